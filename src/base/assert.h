@@ -14,10 +14,10 @@ namespace sluice::detail {
 }  // namespace sluice::detail
 
 // SLUICE_ASSERT(cond, "format {}", values...): aborts with the values in the message.
-#define SLUICE_ASSERT(cond, ...)                                                  \
-  do {                                                                            \
-    if (!(cond)) [[unlikely]] {                                                   \
-      ::sluice::detail::assertion_failed(#cond, ::fmt::format(__VA_ARGS__),       \
-                                         std::source_location::current());        \
-    }                                                                             \
+#define SLUICE_ASSERT(cond, ...)                                            \
+  do {                                                                      \
+    if (!(cond)) [[unlikely]] {                                             \
+      ::sluice::detail::assertion_failed(#cond, ::fmt::format(__VA_ARGS__), \
+                                         std::source_location::current());  \
+    }                                                                       \
   } while (0)

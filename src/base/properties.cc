@@ -9,7 +9,9 @@ namespace sluice {
 
 namespace {
 
-bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\f'; }
+bool is_blank(char c) {
+  return c == ' ' || c == '\t' || c == '\f';
+}
 
 // Appends the UTF-8 encoding of a code point below U+10000.
 void append_utf8(std::string& out, unsigned cp) {
@@ -47,26 +49,40 @@ result<std::pair<std::string, std::string>, std::string> split_entry(std::string
       char e = line[i + 1];
       i += 2;
       switch (e) {
-        case 't': *target += '\t'; break;
-        case 'n': *target += '\n'; break;
-        case 'r': *target += '\r'; break;
-        case 'f': *target += '\f'; break;
+        case 't':
+          *target += '\t';
+          break;
+        case 'n':
+          *target += '\n';
+          break;
+        case 'r':
+          *target += '\r';
+          break;
+        case 'f':
+          *target += '\f';
+          break;
         case 'u': {
           if (i + 4 > line.size()) return failure(std::string("truncated \\u escape"));
           unsigned cp = 0;
           for (int k = 0; k < 4; ++k) {
             char h = line[i + k];
             cp <<= 4;
-            if (h >= '0' && h <= '9') cp |= h - '0';
-            else if (h >= 'a' && h <= 'f') cp |= h - 'a' + 10;
-            else if (h >= 'A' && h <= 'F') cp |= h - 'A' + 10;
-            else return failure(std::string("bad \\u escape"));
+            if (h >= '0' && h <= '9')
+              cp |= h - '0';
+            else if (h >= 'a' && h <= 'f')
+              cp |= h - 'a' + 10;
+            else if (h >= 'A' && h <= 'F')
+              cp |= h - 'A' + 10;
+            else
+              return failure(std::string("bad \\u escape"));
           }
           append_utf8(*target, cp);
           i += 4;
           break;
         }
-        default: *target += e; break;
+        default:
+          *target += e;
+          break;
       }
       continue;
     }

@@ -6,8 +6,7 @@
 namespace sluice::model {
 
 namespace {
-constexpr char base64_url[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr char base64_url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 int base64_value(char c) {
   const char* p = std::strchr(base64_url, c);
