@@ -26,7 +26,7 @@ TEST(properties, parses_kafka_server_properties_forms) {
   EXPECT_EQ(p.at("long.value"), "a,b");
   EXPECT_EQ(p.at("escaped"), "tab\there");
   EXPECT_EQ(p.at("empty"), "");
-  EXPECT_EQ(p.size(), 6u);
+  EXPECT_EQ(p.size(), 7u);
 }
 
 TEST(properties, later_keys_win_and_crlf_is_accepted) {
