@@ -15,6 +15,7 @@ PRIMITIVES = {
     "string", "bytes", "records", "uuid",
 }
 NULLABLE_KINDS = {"string", "bytes", "records"}
+API_KEYS = {"key", "versions", "flexible", "unstable"}
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -221,6 +222,9 @@ def parse_api(path: str) -> Api:
 
     header = lines[0][2]
     attrs = dict(t.split("=", 1) for t in header[2:] if "=" in t)
+    unknown = [t for t in header[2:] if t.split("=", 1)[0] not in API_KEYS or "=" not in t]
+    if unknown:
+        raise SchemaError(f"{path}:{lines[0][0]}: unknown api attribute '{unknown[0]}'")
     try:
         name = header[1]
         key = int(attrs["key"])
