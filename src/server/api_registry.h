@@ -1,0 +1,45 @@
+#pragma once
+
+// The one table of served APIs (ARCHITECTURE decision 1): {api key, versions, handler}. It
+// drives request dispatch and the ApiVersions response, so what the broker advertises is always
+// what it serves.
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "server/request.h"
+
+namespace sluice::server {
+
+struct api_entry {
+  int16_t key = 0;
+  std::string_view name;
+  int16_t min_version = 0;
+  int16_t max_version = 0;
+  handler_fn handler = nullptr;
+};
+
+class api_registry {
+ public:
+  // Registers the handler of `Request` over the versions its schema serves.
+  template <typename Request>
+  void add(handler_fn handler) {
+    add(api_entry{Request::api_key, api_name(Request::api_key), Request::min_version,
+                  Request::max_version, handler});
+  }
+  void add(api_entry entry);
+  static std::string_view api_name(int16_t key);
+
+  const api_entry* find(int16_t key) const;
+  std::span<const api_entry> entries() const { return _entries; }  // sorted by key
+
+ private:
+  std::vector<api_entry> _entries;
+};
+
+// The registry with every handler this broker has.
+api_registry make_api_registry();
+
+}  // namespace sluice::server

@@ -1,0 +1,150 @@
+#include "server/broker.h"
+
+#include <asio/post.hpp>
+#include <chrono>
+#include <future>
+#include <thread>
+
+#include "base/logging.h"
+#include "server/connection.h"
+
+namespace sluice::server {
+
+namespace {
+
+void read_limits(const config::broker_config& cfg, broker_context& ctx) {
+  ctx.request_bytes_max = cfg.get_int("socket.request.max.bytes");
+  ctx.connection_inflight_bytes_max = cfg.get_int("sluice.connection.max.inflight.bytes");
+  ctx.connection_inflight_requests_max = cfg.get_int("queued.max.requests");
+  ctx.connections_max = cfg.get_int("max.connections");
+  ctx.connections_per_ip_max = cfg.get_int("max.connections.per.ip");
+  ctx.idle_ms_max = cfg.get_int("connections.max.idle.ms");
+}
+
+// The published endpoint for each listener: advertised.listeners where given, else the bound
+// listener, with a wildcard host replaced by this machine's name as Kafka does.
+result<std::map<std::string, endpoint>, std::string> advertised_endpoints(
+    const config::broker_config& cfg, const std::vector<endpoint>& bound,
+    const std::map<std::string, security_protocol>& protocols) {
+  std::map<std::string, endpoint> out;
+  for (const auto& ep : bound) {
+    endpoint published = ep;
+    if (published.host.empty() || published.host == "0.0.0.0" || published.host == "::") {
+      char name[256] = {};
+      published.host = ::gethostname(name, sizeof(name) - 1) == 0 ? name : "localhost";
+    }
+    out[ep.listener_name] = published;
+  }
+  if (!cfg.is_null("advertised.listeners")) {
+    auto parsed = parse_endpoints(cfg.get_string("advertised.listeners"), protocols);
+    if (!parsed) return failure("advertised.listeners: " + parsed.error().message);
+    for (auto& ep : *parsed) {
+      if (!out.contains(ep.listener_name))
+        return failure(fmt::format("advertised listener {} is not in listeners", ep.listener_name));
+      out[ep.listener_name] = ep;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+broker::broker(const config::broker_config& config, data_dirs dirs, unsigned shard_count)
+    : _config(config), _dirs(std::move(dirs)), _shards(shard_count), _connections(shard_count) {}
+
+broker::~broker() {
+  stop();
+}
+
+result<std::unique_ptr<broker>, std::string> broker::start(const config::broker_config& cfg) {
+  auto log = logger("broker");
+  auto started = std::chrono::steady_clock::now();
+  auto protocols = parse_protocol_map(cfg.get_string("listener.security.protocol.map"));
+  if (!protocols) return failure(protocols.error().message);
+  auto endpoints = parse_endpoints(cfg.get_string("listeners"), *protocols);
+  if (!endpoints) return failure("listeners: " + endpoints.error().message);
+  for (const auto& ep : *endpoints) {
+    if (ep.protocol != security_protocol::plaintext)
+      return failure(fmt::format("listener {}: only PLAINTEXT listeners are supported so far",
+                                 ep.listener_name));
+  }
+  for (const auto& key : cfg.accepted_but_unused())
+    log->info("configuration {} is accepted but has no effect in Sluice yet", key);
+
+  auto dirs = data_dirs::open(cfg.log_dirs(), cfg.node_id());
+  if (!dirs) return failure(dirs.error());
+  for (const auto& path : dirs->paths()) log->info("data directory {}", path);
+  log->info("cluster id {}, node id {}", dirs->cluster_id(), cfg.node_id());
+
+  unsigned shard_count = static_cast<unsigned>(cfg.get_int("sluice.shards"));
+  if (shard_count == 0) shard_count = std::max(1u, std::thread::hardware_concurrency());
+  std::unique_ptr<broker> b(new broker(cfg, std::move(*dirs), shard_count));
+  b->_context.config = &cfg;
+  b->_context.node_id = cfg.node_id();
+  b->_context.cluster_id = b->_dirs.cluster_id();
+  b->_context.rack = cfg.get_string("broker.rack");
+  b->_context.registry = make_api_registry();
+  read_limits(cfg, b->_context);
+
+  int backlog = static_cast<int>(cfg.get_int("socket.listen.backlog.size"));
+  std::vector<endpoint> bound;
+  for (const auto& ep : *endpoints) {
+    auto l = listener::bind(ep, b->_shards, b->_context, b->_connections, backlog);
+    if (!l) return failure(l.error());
+    bound.push_back((*l)->bound());
+    b->_listeners.push_back(std::move(*l));
+  }
+  auto advertised = advertised_endpoints(cfg, bound, *protocols);
+  if (!advertised) return failure(advertised.error());
+  b->_context.advertised = std::move(*advertised);
+
+  b->_shards.start();
+  log->info("{} shards running", shard_count);
+  for (auto& l : b->_listeners) {
+    l->start();
+    const auto& ep = l->bound();
+    log->info("listening on {}://{}:{}", ep.listener_name, ep.host.empty() ? "0.0.0.0" : ep.host,
+              ep.port);
+  }
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  started)
+                .count();
+  log->info("ready in {} ms", ms);
+  return b;
+}
+
+std::vector<endpoint> broker::bound_endpoints() const {
+  std::vector<endpoint> out;
+  for (const auto& l : _listeners) out.push_back(l->bound());
+  return out;
+}
+
+void broker::close_connections() {
+  // Each shard closes its own connections; then wait (bounded) for their coroutines to finish.
+  for (unsigned s = 0; s < _shards.size(); ++s) {
+    std::promise<void> done;
+    asio::post(_shards.context(s), [this, s, &done] {
+      for (auto& weak : _connections[s].open)
+        if (auto c = weak.lock()) c->close();
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (_context.open_connections.load() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+}
+
+void broker::stop() {
+  if (_stopped) return;
+  _stopped = true;
+  auto log = logger("broker");
+  log->info("shutting down");
+  for (auto& l : _listeners) l->stop();
+  close_connections();
+  _shards.stop();
+  _listeners.clear();
+  log->info("shut down cleanly");
+}
+
+}  // namespace sluice::server

@@ -1,0 +1,38 @@
+#pragma once
+
+// The broker-wide state handlers read. Built before the shards start and immutable while they
+// run, so every shard may read it without locks. (Topics arrive with the metadata image.)
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "config/broker_config.h"
+#include "server/api_registry.h"
+#include "server/endpoint.h"
+
+namespace sluice::server {
+
+struct broker_context {
+  const config::broker_config* config = nullptr;
+  int32_t node_id = 0;
+  std::string cluster_id;
+  std::string rack;  // empty: none
+  // Published endpoint for each listener name (advertised.listeners, else the bound listener).
+  std::map<std::string, endpoint> advertised;
+  api_registry registry;
+
+  // Limits, read from the config once.
+  int64_t request_bytes_max = 0;                 // socket.request.max.bytes
+  int64_t connection_inflight_bytes_max = 0;     // sluice.connection.max.inflight.bytes
+  int64_t connection_inflight_requests_max = 0;  // queued.max.requests
+  int64_t connections_max = 0;                   // max.connections
+  int64_t connections_per_ip_max = 0;            // max.connections.per.ip
+  int64_t idle_ms_max = 0;                       // connections.max.idle.ms
+
+  std::atomic<int64_t> open_connections{0};
+};
+
+}  // namespace sluice::server

@@ -1,0 +1,22 @@
+#pragma once
+
+// One file per API (decode, authorize, delegate, respond); this header lists them for the
+// registry.
+
+#include "protocol/errors.h"
+#include "protocol/messages/api_versions.h"
+#include "server/api_registry.h"
+#include "server/broker_context.h"
+
+namespace sluice::server::handlers {
+
+void register_all(api_registry& registry);
+
+// The ApiVersions response body for this broker (also used for the UNSUPPORTED_VERSION answer).
+protocol::api_versions_response api_versions_body(const broker_context& broker,
+                                                  protocol::error_code error);
+
+asio::awaitable<handler_outcome> api_versions(request_context& ctx);
+asio::awaitable<handler_outcome> metadata(request_context& ctx);
+
+}  // namespace sluice::server::handlers
