@@ -5,19 +5,18 @@
 
 #include <fmt/format.h>
 
-#include <source_location>
 #include <string>
 
 namespace sluice::detail {
 [[noreturn]] void assertion_failed(const char* condition, const std::string& message,
-                                   std::source_location where);
+                                   const char* file, int line, const char* function);
 }  // namespace sluice::detail
 
 // SLUICE_ASSERT(cond, "format {}", values...): aborts with the values in the message.
-#define SLUICE_ASSERT(cond, ...)                                            \
-  do {                                                                      \
-    if (!(cond)) [[unlikely]] {                                             \
-      ::sluice::detail::assertion_failed(#cond, ::fmt::format(__VA_ARGS__), \
-                                         std::source_location::current());  \
-    }                                                                       \
+#define SLUICE_ASSERT(cond, ...)                                                                \
+  do {                                                                                          \
+    if (!(cond)) [[unlikely]] {                                                                 \
+      ::sluice::detail::assertion_failed(#cond, ::fmt::format(__VA_ARGS__), __FILE__, __LINE__, \
+                                         __func__);                                             \
+    }                                                                                           \
   } while (0)

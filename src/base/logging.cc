@@ -35,10 +35,10 @@ bool set_log_level(const std::string& level) {
 }
 
 namespace detail {
-void assertion_failed(const char* condition, const std::string& message,
-                      std::source_location where) {
+void assertion_failed(const char* condition, const std::string& message, const char* file, int line,
+                      const char* function) {
   std::fprintf(stderr, "assertion failed: %s (%s) at %s:%u in %s\n", condition, message.c_str(),
-               where.file_name(), static_cast<unsigned>(where.line()), where.function_name());
+               file, line, function);
   std::fflush(stderr);
   std::abort();
 }

@@ -107,8 +107,7 @@ def declare_struct(api: md.ApiInfo, s: md.StructInfo, indent: str) -> list[str]:
             "",
         ]
         for c in api.namespace_structs:
-            if c.name in api.api.structs:
-                out.append(f"{i2}using {c.cpp} = {c.qualified};")
+            out.append(f"{i2}using {c.cpp} = {c.qualified};")
         if api.namespace_structs:
             out.append("")
         for child in md.nested_post_order(s):
@@ -291,6 +290,18 @@ def all_header(apis: list[md.ApiInfo]) -> str:
     lines = [BANNER.format(src="schema/*.api").rstrip("\n"), "#pragma once", "",
              '#include "protocol/api.h"']
     lines += [f'#include "protocol/messages/{stem(a)}.h"' for a in apis]
+    ordered = sorted(apis, key=lambda a: a.api.key)
+    cases = [f"    case {a.api.key}:\n"
+             f"      f.template operator()<{stem(a)}_request, {stem(a)}_response>();\n"
+             f"      return true;" for a in ordered]
+    lines += ["", "namespace sluice::protocol {", "",
+              "// Calls f.template operator()<Request, Response>() for the API with this key;",
+              "// false when no API has it. For code that treats every API alike (fuzzing, tests).",
+              "template <typename F>",
+              "bool visit_api(int16_t key, F&& f) {",
+              "  switch (key) {"] + cases + [
+              "    default:", "      return false;", "  }", "}", "",
+              "}  // namespace sluice::protocol"]
     return "\n".join(lines) + "\n"
 
 

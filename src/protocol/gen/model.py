@@ -202,11 +202,13 @@ class Builder:
             self._fill(info, self.api.structs[name], None, ns_structs)
             ns_structs.append(info)
         messages = {}
+        self.hoisted: list[StructInfo] = []
         for kind, msg in (("request", self.api.request), ("response", self.api.response)):
             cpp = f"{self.api.name}_{kind}"
             info = StructInfo(kind, cpp, cpp, self.universe, message=kind)
             self._fill(info, msg.fields, info, None)
             messages[kind] = info
+        ns_structs += self.hoisted
         return ApiInfo(self.api, self.versions, self.flexible, ns_structs, messages["request"],
                        messages["response"])
 
@@ -262,16 +264,21 @@ class Builder:
             if f.is_struct:
                 if f.fields:
                     cpp = self.type_name(f.element_type)
-                    if message is not None:
+                    # A struct held in std::optional inside its enclosing message cannot be
+                    # nested there: clang finds it not default-constructible until the message
+                    # is complete. Such structs live at namespace scope, like common ones.
+                    hoist = not f.nullable.empty and not f.is_array
+                    if message is not None and not hoist:
                         qualified = f"{message.qualified}::{cpp}"
                     else:
                         qualified = f"{self.api.name}_{cpp}"
                     struct = StructInfo(f.element_type, cpp, qualified, present or {self.versions[0]})
-                    self._fill(struct, f.fields, message, ns_structs)
-                    if message is not None:
+                    if message is not None and not hoist:
+                        self._fill(struct, f.fields, message, ns_structs)
                         info.children.append(struct)
                     else:
-                        ns_structs.append(struct)
+                        self._fill(struct, f.fields, None, self.hoisted if message else ns_structs)
+                        (self.hoisted if message else ns_structs).append(struct)
                 else:
                     struct = self.common[f.element_type]
             element = struct.qualified if struct else self._element_cpp(f)
