@@ -37,8 +37,10 @@ int load_config(const std::string& file, const std::vector<std::string>& overrid
     auto parsed = sluice::read_properties_file(file);
     if (!parsed) {
       auto& e = parsed.error();
-      std::fprintf(stderr, "sluice: error: %s%s%s\n", file.c_str(),
-                   e.line > 0 ? fmt::format(":{}: ", e.line).c_str() : ": ", e.message.c_str());
+      if (e.line > 0)
+        std::fprintf(stderr, "sluice: error: %s:%d: %s\n", file.c_str(), e.line, e.message.c_str());
+      else
+        std::fprintf(stderr, "sluice: error: %s\n", e.message.c_str());
       return 1;
     }
     props = std::move(*parsed);

@@ -19,6 +19,9 @@ void read_limits(const config::broker_config& cfg, broker_context& ctx) {
   ctx.connections_max = cfg.get_int("max.connections");
   ctx.connections_per_ip_max = cfg.get_int("max.connections.per.ip");
   ctx.idle_ms_max = cfg.get_int("connections.max.idle.ms");
+  ctx.socket_send_buffer_bytes = static_cast<int32_t>(cfg.get_int("socket.send.buffer.bytes"));
+  ctx.socket_receive_buffer_bytes =
+      static_cast<int32_t>(cfg.get_int("socket.receive.buffer.bytes"));
 }
 
 // The published endpoint for each listener: advertised.listeners where given, else the bound
@@ -98,7 +101,13 @@ result<std::unique_ptr<broker>, std::string> broker::start(const config::broker_
   if (!advertised) return failure(advertised.error());
   b->_context.advertised = std::move(*advertised);
 
+  b->_context.on_connection_closed = [raw = b.get()] {
+    asio::post(raw->_shards.context(0), [raw] {
+      for (auto& l : raw->_listeners) l->room_for_connection();
+    });
+  };
   b->_shards.start();
+  b->_running = true;
   log->info("{} shards running", shard_count);
   for (auto& l : b->_listeners) {
     l->start();
@@ -138,6 +147,11 @@ void broker::close_connections() {
 void broker::stop() {
   if (_stopped) return;
   _stopped = true;
+  if (!_running) {
+    // start() failed before the shards ran: nothing was accepted, nothing to close.
+    _shards.stop();
+    return;
+  }
   auto log = logger("broker");
   log->info("shutting down");
   for (auto& l : _listeners) l->stop();

@@ -38,6 +38,7 @@ class broker {
   shard_set _shards;
   std::vector<shard_connections> _connections;
   std::vector<std::unique_ptr<listener>> _listeners;
+  bool _running = false;  // the shards were started
   bool _stopped = false;
 };
 

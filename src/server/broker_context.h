@@ -5,8 +5,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "config/broker_config.h"
@@ -32,7 +35,16 @@ struct broker_context {
   int64_t connections_per_ip_max = 0;            // max.connections.per.ip
   int64_t idle_ms_max = 0;                       // connections.max.idle.ms
 
+  int32_t socket_send_buffer_bytes = -1;     // socket.send.buffer.bytes; -1: OS default
+  int32_t socket_receive_buffer_bytes = -1;  // socket.receive.buffer.bytes; -1: OS default
+
+  // Connection accounting, changed on accept (shard 0) and on close (any shard).
   std::atomic<int64_t> open_connections{0};
+  std::mutex per_ip_mutex;
+  std::unordered_map<std::string, int64_t> connections_per_ip;  // guarded by per_ip_mutex
+  // Called on the closing connection's shard after the counts are updated; wakes acceptors
+  // that wait for room under max.connections.
+  std::function<void()> on_connection_closed;
 };
 
 }  // namespace sluice::server

@@ -54,6 +54,7 @@ connection::connection(asio::ip::tcp::socket socket, const broker_context& broke
       _broker(broker),
       _listener_name(std::move(listener_name)),
       _peer(peer_of(_socket)),
+      _last_active(asio::steady_timer::clock_type::now()),
       _reader_wakeup(_socket.get_executor(), asio::steady_timer::time_point::max()),
       _writer_wakeup(_socket.get_executor(), asio::steady_timer::time_point::max()) {}
 
@@ -130,6 +131,7 @@ asio::awaitable<void> connection::read_loop() {
       break;
     }
 
+    _last_active = asio::steady_timer::clock_type::now();
     auto slot = std::make_shared<pending>();
     slot->frame_bytes = size;
     int16_t key = read_be16(frame->data());
@@ -177,9 +179,11 @@ asio::awaitable<void> connection::read_loop() {
 
 void connection::answer_unsupported_api_versions(std::shared_ptr<pending> slot) {
   // Kafka answers an ApiVersions request of a version it does not know at version 0, with
-  // UNSUPPORTED_VERSION and the full version list, so that the client can pick a version.
+  // UNSUPPORTED_VERSION and the versions of ApiVersions it serves, so that the client can retry
+  // with one of them.
   protocol::writer w;
   auto body = handlers::api_versions_body(_broker, protocol::error_code::unsupported_version);
+  std::erase_if(body.api_keys, [](const auto& api) { return api.api_key != api_versions_key; });
   auto encoded = body.encode(w, 0);
   SLUICE_ASSERT(encoded.has_value(), "ApiVersions v0 must always encode");
   slot->outcome = std::move(w).finish();
@@ -210,8 +214,19 @@ asio::awaitable<void> connection::write_loop() {
   std::error_code ec;
   while (!_closed) {
     if (_pending.empty() || !_pending.front()->outcome) {
-      _writer_wakeup.expires_at(asio::steady_timer::time_point::max());
+      // With nothing in flight the wait doubles as the idle timer (connections.max.idle.ms).
+      bool idle_wait = _pending.empty();
+      _writer_wakeup.expires_at(idle_wait
+                                    ? _last_active + std::chrono::milliseconds(_broker.idle_ms_max)
+                                    : asio::steady_timer::time_point::max());
       co_await _writer_wakeup.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (!ec && idle_wait && _pending.empty() && !_closed) {
+        logger("server")->info(
+            "closing connection from {}: idle for more than {} ms "
+            "(connections.max.idle.ms)",
+            _peer, _broker.idle_ms_max);
+        shut("idle");
+      }
       continue;
     }
     auto slot = std::move(_pending.front());
@@ -225,6 +240,7 @@ asio::awaitable<void> connection::write_loop() {
       break;
     }
     _inflight_bytes -= slot->frame_bytes;
+    _last_active = asio::steady_timer::clock_type::now();
     wake(_reader_wakeup);
   }
 }

@@ -59,6 +59,7 @@ class connection : public std::enable_shared_from_this<connection> {
   int64_t _inflight_bytes = 0;
   int64_t _running_handlers = 0;
   bool _closed = false;
+  asio::steady_timer::time_point _last_active;  // last request read or response written
   asio::steady_timer _reader_wakeup;
   asio::steady_timer _writer_wakeup;
 };

@@ -55,7 +55,8 @@ listener::listener(asio::ip::tcp::acceptor acceptor, endpoint bound, shard_set& 
       _bound(std::move(bound)),
       _shards(shards),
       _broker(broker),
-      _connections(connections) {}
+      _connections(connections),
+      _room(shards.context(0)) {}
 
 void listener::start() {
   asio::co_spawn(_shards.context(0), accept_loop(), asio::detached);
@@ -75,6 +76,12 @@ asio::awaitable<void> listener::accept_loop() {
   auto log = logger("server");
   for (;;) {
     std::error_code ec;
+    // At max.connections Kafka stops accepting until a connection closes; new clients wait in
+    // the listen backlog meanwhile.
+    while (_acceptor.is_open() && _broker.open_connections.load() >= _broker.connections_max) {
+      _room.expires_at(asio::steady_timer::time_point::max());
+      co_await _room.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
     auto socket = co_await _acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
     if (ec == asio::error::operation_aborted || !_acceptor.is_open()) co_return;
     if (ec) {
@@ -82,37 +89,69 @@ asio::awaitable<void> listener::accept_loop() {
       log->warn("accept on {} failed: {}", _bound.listener_name, ec.message());
       continue;
     }
-    if (_broker.open_connections.load() >= _broker.connections_max) {
-      log->warn("refusing connection from {}: max.connections ({}) reached",
-                socket.remote_endpoint(ec).address().to_string(), _broker.connections_max);
+    std::string ip = socket.remote_endpoint(ec).address().to_string();
+    if (ec) continue;  // the peer is already gone
+    if (!admit(ip)) {
+      log->warn("closing connection from {}: max.connections.per.ip ({}) reached", ip,
+                _broker.connections_per_ip_max);
       continue;  // the socket closes as it goes out of scope
     }
     hand_off(std::move(socket));
   }
 }
 
+bool listener::admit(const std::string& ip) {
+  std::lock_guard lock(_broker.per_ip_mutex);
+  auto& count = _broker.connections_per_ip[ip];
+  if (count >= _broker.connections_per_ip_max) {
+    if (count == 0) _broker.connections_per_ip.erase(ip);
+    return false;
+  }
+  ++count;
+  return true;
+}
+
+void listener::release(const std::string& ip) {
+  std::lock_guard lock(_broker.per_ip_mutex);
+  auto it = _broker.connections_per_ip.find(ip);
+  if (it != _broker.connections_per_ip.end() && --it->second <= 0)
+    _broker.connections_per_ip.erase(it);
+}
+
 void listener::hand_off(asio::ip::tcp::socket socket) {
   unsigned shard = _next_shard++ % _shards.size();
   std::error_code ec;
   auto protocol = socket.local_endpoint(ec).protocol();
+  std::string ip = socket.remote_endpoint(ec).address().to_string();
+  socket.set_option(asio::ip::tcp::no_delay(true), ec);
+  if (_broker.socket_send_buffer_bytes >= 0)
+    socket.set_option(asio::socket_base::send_buffer_size(_broker.socket_send_buffer_bytes), ec);
+  if (_broker.socket_receive_buffer_bytes >= 0)
+    socket.set_option(asio::socket_base::receive_buffer_size(_broker.socket_receive_buffer_bytes),
+                      ec);
   int fd = socket.release(ec);
-  if (ec) return;
+  if (ec) {
+    release(ip);
+    return;
+  }
   ++_broker.open_connections;
-  asio::post(_shards.context(shard), [this, shard, fd, protocol] {
+  asio::post(_shards.context(shard), [this, shard, fd, protocol, ip] {
     asio::ip::tcp::socket owned(_shards.context(shard), protocol, fd);
-    owned.set_option(asio::ip::tcp::no_delay(true));
     auto conn = std::make_shared<connection>(std::move(owned), _broker, _bound.listener_name);
     auto& mine = _connections[shard];
     mine.open.push_back(conn);
     logger("server")->debug("connection from {} on shard {}", conn->peer(), shard);
-    asio::co_spawn(_shards.context(shard), conn->run(), [this, conn, shard](std::exception_ptr) {
-      auto& open = _connections[shard].open;
-      std::erase_if(open, [&](const std::weak_ptr<connection>& w) {
-        auto p = w.lock();
-        return !p || p == conn;
-      });
-      --_broker.open_connections;
-    });
+    asio::co_spawn(_shards.context(shard), conn->run(),
+                   [this, conn, shard, ip](std::exception_ptr) {
+                     auto& open = _connections[shard].open;
+                     std::erase_if(open, [&](const std::weak_ptr<connection>& w) {
+                       auto p = w.lock();
+                       return !p || p == conn;
+                     });
+                     release(ip);
+                     --_broker.open_connections;
+                     if (_broker.on_connection_closed) _broker.on_connection_closed();
+                   });
   });
 }
 

@@ -4,6 +4,7 @@
 // handed to the next shard in turn, which owns the connection from then on.
 
 #include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,12 +36,18 @@ class listener {
   void start();
   // Stops accepting; posts to shard 0 and waits until the acceptor is closed.
   void stop();
+  // A connection closed somewhere: an acceptor waiting under max.connections may go on.
+  // Called on shard 0.
+  void room_for_connection() { _room.cancel(); }
 
  private:
   listener(asio::ip::tcp::acceptor acceptor, endpoint bound, shard_set& shards,
            broker_context& broker, std::vector<shard_connections>& connections);
   asio::awaitable<void> accept_loop();
   void hand_off(asio::ip::tcp::socket socket);
+  // Counts the connection against max.connections.per.ip; false when over the limit.
+  bool admit(const std::string& ip);
+  void release(const std::string& ip);
 
   asio::ip::tcp::acceptor _acceptor;
   endpoint _bound;
@@ -48,6 +55,7 @@ class listener {
   broker_context& _broker;
   std::vector<shard_connections>& _connections;
   unsigned _next_shard = 0;
+  asio::steady_timer _room;  // cancelled when a connection closes
 };
 
 }  // namespace sluice::server
