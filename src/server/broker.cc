@@ -52,6 +52,35 @@ result<std::map<std::string, endpoint>, std::string> advertised_endpoints(
 
 }  // namespace
 
+// Opens the metadata log, replays it into the first image and makes the controller reachable
+// from the handlers (cluster/README.md "Start-up").
+result<void, std::string> broker::start_controller() {
+  auto log = logger("broker");
+  const std::string dir = cluster::metadata_log_directory(_config);
+  auto opened = cluster::file_metadata_log::open(dir);
+  if (!opened) {
+    return failure(
+        fmt::format("cannot open the metadata log in {}: {}", dir, opened.error().message));
+  }
+  _metadata_log = std::move(*opened);
+  if (_metadata_log->recovery().truncated_bytes > 0) {
+    log->warn("metadata log {}: cut {} bytes of a torn tail", _metadata_log->dir(),
+              _metadata_log->recovery().truncated_bytes);
+  }
+  _controller = std::make_unique<cluster::controller>(*_metadata_log, _images, _config);
+  if (auto started = _controller->start(); !started) {
+    return failure(fmt::format("cannot replay the metadata log in {}: {}", _metadata_log->dir(),
+                               started.error().message));
+  }
+  auto image = _images.current();
+  log->info("metadata log replayed: {} topics, {} partitions, up to offset {}",
+            image->topics().size(), image->partition_count(), image->offset().value());
+  _context.images = &_images;
+  _context.controller = _controller.get();
+  _context.controller_executor = _controller_thread.executor();
+  return {};
+}
+
 broker::broker(const config::broker_config& config, data_dirs dirs, unsigned shard_count)
     : _config(config), _dirs(std::move(dirs)), _shards(shard_count), _connections(shard_count) {}
 
@@ -88,6 +117,7 @@ result<std::unique_ptr<broker>, std::string> broker::start(const config::broker_
   b->_context.rack = cfg.get_string("broker.rack");
   b->_context.registry = make_api_registry();
   read_limits(cfg, b->_context);
+  if (auto started = b->start_controller(); !started) return failure(started.error());
 
   int backlog = static_cast<int>(cfg.get_int("socket.listen.backlog.size"));
   std::vector<endpoint> bound;
@@ -106,6 +136,7 @@ result<std::unique_ptr<broker>, std::string> broker::start(const config::broker_
       for (auto& l : raw->_listeners) l->room_for_connection();
     });
   };
+  b->_controller_thread.start();
   b->_shards.start();
   b->_running = true;
   log->info("{} shards running", shard_count);
@@ -149,6 +180,7 @@ void broker::stop() {
   _stopped = true;
   if (!_running) {
     // start() failed before the shards ran: nothing was accepted, nothing to close.
+    _controller_thread.stop();
     _shards.stop();
     return;
   }
@@ -156,6 +188,8 @@ void broker::stop() {
   log->info("shutting down");
   for (auto& l : _listeners) l->stop();
   close_connections();
+  // Handlers may still wait for the controller; let it finish before their shards stop.
+  _controller_thread.stop();
   _shards.stop();
   _listeners.clear();
   log->info("shut down cleanly");

@@ -1,8 +1,9 @@
 #pragma once
 
-// The broker service: data directories, shards and listeners, started and stopped as one.
-// start() logs one line per lifecycle step; stop() closes the listeners, then the connections,
-// then the shards, and releases the data directories.
+// The broker service: data directories, the metadata log and its controller, shards and
+// listeners, started and stopped as one. start() logs one line per lifecycle step; stop() closes
+// the listeners, then the connections, then the controller's thread and the shards, and
+// releases the data directories.
 
 #include <condition_variable>
 #include <memory>
@@ -11,8 +12,12 @@
 #include <vector>
 
 #include "base/result.h"
+#include "cluster/controller.h"
+#include "cluster/file_metadata_log.h"
+#include "cluster/image_publisher.h"
 #include "config/broker_config.h"
 #include "server/broker_context.h"
+#include "server/controller_thread.h"
 #include "server/data_dirs.h"
 #include "server/listener.h"
 #include "server/shard.h"
@@ -31,9 +36,16 @@ class broker {
  private:
   broker(const config::broker_config& config, data_dirs dirs, unsigned shard_count);
   void close_connections();
+  result<void, std::string> start_controller();
 
   const config::broker_config& _config;
   data_dirs _dirs;
+  // The metadata log, the image published from it and the controller that writes both; the
+  // controller is called only on _controller_thread.
+  std::unique_ptr<cluster::file_metadata_log> _metadata_log;
+  cluster::image_publisher _images;
+  std::unique_ptr<cluster::controller> _controller;
+  controller_thread _controller_thread;
   broker_context _context;
   shard_set _shards;
   std::vector<shard_connections> _connections;

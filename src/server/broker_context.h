@@ -1,17 +1,23 @@
 #pragma once
 
 // The broker-wide state handlers read. Built before the shards start and immutable while they
-// run, so every shard may read it without locks. (Topics arrive with the metadata image.)
+// run, so every shard may read it without locks. Topics come from the metadata image
+// (`images->current()`); changes go to the controller through on_controller()
+// (server/controller_thread.h).
 
+#include <asio/io_context.hpp>
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "cluster/controller.h"
+#include "cluster/image_publisher.h"
 #include "config/broker_config.h"
 #include "server/api_registry.h"
 #include "server/endpoint.h"
@@ -26,6 +32,13 @@ struct broker_context {
   // Published endpoint for each listener name (advertised.listeners, else the bound listener).
   std::map<std::string, endpoint> advertised;
   api_registry registry;
+
+  // The current metadata image; any shard may read it.
+  const cluster::image_publisher* images = nullptr;
+  // The controller, to be called only on its own thread: on_controller(controller_executor,
+  // controller, fn).
+  cluster::controller* controller = nullptr;
+  std::optional<asio::io_context::executor_type> controller_executor;
 
   // Limits, read from the config once.
   int64_t request_bytes_max = 0;                 // socket.request.max.bytes

@@ -18,5 +18,13 @@ protocol::api_versions_response api_versions_body(const broker_context& broker,
 
 asio::awaitable<handler_outcome> api_versions(request_context& ctx);
 asio::awaitable<handler_outcome> metadata(request_context& ctx);
+asio::awaitable<handler_outcome> create_topics(request_context& ctx);
+asio::awaitable<handler_outcome> delete_topics(request_context& ctx);
+asio::awaitable<handler_outcome> create_partitions(request_context& ctx);
+asio::awaitable<handler_outcome> describe_configs(request_context& ctx);
+asio::awaitable<handler_outcome> alter_configs(request_context& ctx);
+asio::awaitable<handler_outcome> incremental_alter_configs(request_context& ctx);
+asio::awaitable<handler_outcome> describe_cluster(request_context& ctx);
+asio::awaitable<handler_outcome> describe_topic_partitions(request_context& ctx);
 
 }  // namespace sluice::server::handlers

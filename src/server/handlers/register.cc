@@ -1,3 +1,11 @@
+#include "protocol/messages/alter_configs.h"
+#include "protocol/messages/create_partitions.h"
+#include "protocol/messages/create_topics.h"
+#include "protocol/messages/delete_topics.h"
+#include "protocol/messages/describe_cluster.h"
+#include "protocol/messages/describe_configs.h"
+#include "protocol/messages/describe_topic_partitions.h"
+#include "protocol/messages/incremental_alter_configs.h"
 #include "protocol/messages/metadata.h"
 #include "server/handlers/handlers.h"
 
@@ -6,6 +14,14 @@ namespace sluice::server::handlers {
 void register_all(api_registry& registry) {
   registry.add<protocol::api_versions_request>(api_versions);
   registry.add<protocol::metadata_request>(metadata);
+  registry.add<protocol::create_topics_request>(create_topics);
+  registry.add<protocol::delete_topics_request>(delete_topics);
+  registry.add<protocol::describe_configs_request>(describe_configs);
+  registry.add<protocol::alter_configs_request>(alter_configs);
+  registry.add<protocol::create_partitions_request>(create_partitions);
+  registry.add<protocol::incremental_alter_configs_request>(incremental_alter_configs);
+  registry.add<protocol::describe_cluster_request>(describe_cluster);
+  registry.add<protocol::describe_topic_partitions_request>(describe_topic_partitions);
 }
 
 }  // namespace sluice::server::handlers
