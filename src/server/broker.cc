@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "base/logging.h"
+#include "cluster/config_resolver.h"
 #include "server/connection.h"
 
 namespace sluice::server {
@@ -81,6 +82,63 @@ result<void, std::string> broker::start_controller() {
   return {};
 }
 
+// Loads the data partitions (all but the metadata log's), creates the logs the image has and
+// storage lacks, removes those of topics deleted while the broker was down, and has every later
+// controller write do the same (cluster/README.md "Storage cleaner").
+result<void, std::string> broker::start_partitions() {
+  auto log = logger("broker");
+  auto image = _images.current();
+  storage::log_manager_config lc;
+  lc.log_dirs = _config.log_dirs();
+  cluster::config_resolver resolver(*image, _config);
+  auto effective = resolver.effective_topic_configs({});
+  auto defaults = storage::apply_overrides(
+      storage::log_config{},
+      std::map<std::string, std::string>(effective.begin(), effective.end()));
+  if (!defaults) return failure("log defaults: " + defaults.error().describe());
+  lc.defaults = *defaults;
+  lc.topic_overrides = [image](const std::string& topic) {
+    std::map<std::string, std::string> out;
+    if (auto t = image->find_topic(topic)) out.insert(t->configs.begin(), t->configs.end());
+    return out;
+  };
+  lc.skip = [](const model::topic_partition& tp) {
+    return tp.topic == cluster::metadata_topic_name;
+  };
+  _logs = std::make_unique<storage::log_manager>(storage::posix_file_system(), std::move(lc));
+  if (auto started = _logs->start(); !started) {
+    return failure("cannot load the partition logs: " + started.error().describe());
+  }
+  std::vector<asio::io_context*> shards;
+  for (unsigned s = 0; s < _shards.size(); ++s) shards.push_back(&_shards.context(s));
+  _partitions = std::make_unique<partition_registry>(*_logs, _images, std::move(shards));
+  _partitions->remove_deleted_now(_controller->take_deleted_topics(), *image);
+  _partitions->create_missing(*image);
+  // log.flush.offset.checkpoint.interval.ms is not a Sluice setting yet: Kafka's default.
+  _partitions->start_housekeeping(
+      {1000, _config.get_int("log.retention.check.interval.ms"), 60000});
+  _context.partitions = _partitions.get();
+  _context.after_controller_write = [this] {
+    _partitions->create_missing(*_images.current());
+    _partitions->apply_configs(_images.current());
+    auto deleted = _controller->take_deleted_topics();
+    if (!deleted.empty()) _partitions->remove_deleted(deleted, _controller_thread.executor());
+  };
+  log->info("partition logs loaded: {}", _logs->size());
+  return {};
+}
+
+// After the shards and the controller's thread stopped: nothing else touches a log.
+void broker::stop_partitions() {
+  _context.partitions = nullptr;
+  _partitions.reset();
+  if (_logs) {
+    if (auto stopped = _logs->stop(); !stopped)
+      logger("broker")->error("closing the partition logs: {}", stopped.error().describe());
+    _logs.reset();
+  }
+}
+
 broker::broker(const config::broker_config& config, data_dirs dirs, unsigned shard_count)
     : _config(config), _dirs(std::move(dirs)), _shards(shard_count), _connections(shard_count) {}
 
@@ -118,6 +176,7 @@ result<std::unique_ptr<broker>, std::string> broker::start(const config::broker_
   b->_context.registry = make_api_registry();
   read_limits(cfg, b->_context);
   if (auto started = b->start_controller(); !started) return failure(started.error());
+  if (auto started = b->start_partitions(); !started) return failure(started.error());
 
   int backlog = static_cast<int>(cfg.get_int("socket.listen.backlog.size"));
   std::vector<endpoint> bound;
@@ -182,6 +241,7 @@ void broker::stop() {
     // start() failed before the shards ran: nothing was accepted, nothing to close.
     _controller_thread.stop();
     _shards.stop();
+    stop_partitions();
     return;
   }
   auto log = logger("broker");
@@ -191,6 +251,7 @@ void broker::stop() {
   // Handlers may still wait for the controller; let it finish before their shards stop.
   _controller_thread.stop();
   _shards.stop();
+  stop_partitions();
   _listeners.clear();
   log->info("shut down cleanly");
 }

@@ -20,7 +20,9 @@
 #include "server/controller_thread.h"
 #include "server/data_dirs.h"
 #include "server/listener.h"
+#include "server/partition_registry.h"
 #include "server/shard.h"
+#include "storage/log_manager.h"
 
 namespace sluice::server {
 
@@ -37,6 +39,8 @@ class broker {
   broker(const config::broker_config& config, data_dirs dirs, unsigned shard_count);
   void close_connections();
   result<void, std::string> start_controller();
+  result<void, std::string> start_partitions();
+  void stop_partitions();
 
   const config::broker_config& _config;
   data_dirs _dirs;
@@ -46,6 +50,10 @@ class broker {
   cluster::image_publisher _images;
   std::unique_ptr<cluster::controller> _controller;
   controller_thread _controller_thread;
+  // Every data partition's log (not the metadata log's), and which shard owns each. Control
+  // calls into _logs run on the broker's thread at start and stop, on the controller's between.
+  std::unique_ptr<storage::log_manager> _logs;
+  std::unique_ptr<partition_registry> _partitions;
   broker_context _context;
   shard_set _shards;
   std::vector<shard_connections> _connections;

@@ -24,6 +24,8 @@
 
 namespace sluice::server {
 
+class partition_registry;
+
 struct broker_context {
   const config::broker_config* config = nullptr;
   int32_t node_id = 0;
@@ -39,6 +41,12 @@ struct broker_context {
   // controller, fn).
   cluster::controller* controller = nullptr;
   std::optional<asio::io_context::executor_type> controller_executor;
+  // Run on the controller's thread after every controller call a handler makes
+  // (handlers::call_controller): brings the partition logs in line with the new image.
+  std::function<void()> after_controller_write;
+
+  // Owner shards of the data partitions and their logs (server/partition_registry.h).
+  partition_registry* partitions = nullptr;
 
   // Limits, read from the config once.
   int64_t request_bytes_max = 0;                 // socket.request.max.bytes

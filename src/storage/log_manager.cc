@@ -70,6 +70,7 @@ sresult<std::vector<log_manager::load_job>> log_manager::scan_dir(const std::str
     }
     auto tp = parse_partition_dir_name(name);
     if (!tp) continue;  // checkpoint files, the marker, anything else
+    if (_config.skip && _config.skip(*tp)) continue;
     load_job job{log_dir, path, *tp, base_options()};
     job.options.clean_shutdown = clean;
     if (auto it = recovery_points.find(*tp); it != recovery_points.end()) {

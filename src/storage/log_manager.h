@@ -36,6 +36,9 @@ struct log_manager_config {
   compaction_budget compaction;                  // per housekeeping pass of one log
   flusher* group_commit = nullptr;               // shared by every log; see log_open_options
   std::function<void(std::function<void()>)> post;
+  // Partition directories that another owner holds and the manager must neither load nor
+  // touch (the metadata log's `__cluster_metadata-0`). Empty: load every partition directory.
+  std::function<bool(const model::topic_partition&)> skip;
 };
 
 class log_manager {

@@ -39,7 +39,15 @@ std::string unsupported_resource_message(int8_t kafka_type);
 // Runs `fn(controller)` on the controller's thread (server/controller_thread.h).
 template <typename Fn>
 auto call_controller(const broker_context& broker, Fn fn) {
-  return on_controller(*broker.controller_executor, broker.controller, std::move(fn));
+  // The hook runs on the controller's thread right after `fn`, before the handler resumes, so
+  // that a topic the handler created has its logs when the client hears of it.
+  const std::function<void()>* after = &broker.after_controller_write;
+  return on_controller(*broker.controller_executor, broker.controller,
+                       [fn = std::move(fn), after](cluster::controller& c) mutable {
+                         auto result = fn(c);
+                         if (*after) (*after)();
+                         return result;
+                       });
 }
 
 }  // namespace sluice::server::handlers

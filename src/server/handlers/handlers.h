@@ -26,5 +26,8 @@ asio::awaitable<handler_outcome> alter_configs(request_context& ctx);
 asio::awaitable<handler_outcome> incremental_alter_configs(request_context& ctx);
 asio::awaitable<handler_outcome> describe_cluster(request_context& ctx);
 asio::awaitable<handler_outcome> describe_topic_partitions(request_context& ctx);
+asio::awaitable<handler_outcome> produce(request_context& ctx);
+asio::awaitable<handler_outcome> fetch(request_context& ctx);
+asio::awaitable<handler_outcome> list_offsets(request_context& ctx);
 
 }  // namespace sluice::server::handlers

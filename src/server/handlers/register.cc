@@ -5,8 +5,11 @@
 #include "protocol/messages/describe_cluster.h"
 #include "protocol/messages/describe_configs.h"
 #include "protocol/messages/describe_topic_partitions.h"
+#include "protocol/messages/fetch.h"
 #include "protocol/messages/incremental_alter_configs.h"
+#include "protocol/messages/list_offsets.h"
 #include "protocol/messages/metadata.h"
+#include "protocol/messages/produce.h"
 #include "server/handlers/handlers.h"
 
 namespace sluice::server::handlers {
@@ -22,6 +25,9 @@ void register_all(api_registry& registry) {
   registry.add<protocol::incremental_alter_configs_request>(incremental_alter_configs);
   registry.add<protocol::describe_cluster_request>(describe_cluster);
   registry.add<protocol::describe_topic_partitions_request>(describe_topic_partitions);
+  registry.add<protocol::produce_request>(produce);
+  registry.add<protocol::fetch_request>(fetch);
+  registry.add<protocol::list_offsets_request>(list_offsets);
 }
 
 }  // namespace sluice::server::handlers

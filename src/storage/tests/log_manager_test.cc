@@ -262,3 +262,24 @@ TEST(log_manager, cleaner_offset_survives_restart) {
 }
 
 }  // namespace sluice::storage
+
+namespace sluice::storage {
+
+TEST(log_manager, skipped_partitions_are_neither_loaded_nor_touched) {
+  fixture f;
+  {
+    log_manager m(f.fs, f.config(1));
+    ASSERT_TRUE(m.start().has_value());
+    ASSERT_TRUE(m.create(tp("__cluster_metadata", 0)).has_value());
+    ASSERT_TRUE(m.create(tp("orders", 0)).has_value());
+    ASSERT_TRUE(m.stop().has_value());
+  }
+  auto config = f.config(1);
+  config.skip = [](const model::topic_partition& p) { return p.topic == "__cluster_metadata"; };
+  log_manager m(f.fs, config);
+  ASSERT_TRUE(m.start().has_value());
+  EXPECT_EQ(m.partitions(), (std::vector<model::topic_partition>{tp("orders", 0)}));
+  EXPECT_TRUE(std::filesystem::exists(f.dir / "d0/__cluster_metadata-0"));
+}
+
+}  // namespace sluice::storage

@@ -1,0 +1,161 @@
+// Produce: decode, check each partition against the image, validate its batches and append
+// them on the partition's owner shard (server/partition_ops.h), answer per partition.
+//
+// acks=0 gets no response (and, as in Kafka, a failed partition closes the connection so that
+// the producer notices); acks=1 and acks=-1 are answered after the append: on a single node the
+// ISR is this broker, and a log whose flush settings ask for it syncs inline on append. Batches
+// of idempotent or transactional producers are stored as plain data (no sequence checks yet).
+// LogAppendTime topics get their batches stamped on the owner shard just before the append.
+
+#include "protocol/messages/produce.h"
+
+#include "cluster/config_resolver.h"
+#include "server/handlers/handlers.h"
+#include "server/partition_ops.h"
+
+namespace sluice::server::handlers {
+
+namespace {
+
+using response = protocol::produce_response;
+
+int16_t kafka_error(partition_errc code) {
+  using protocol::error_code;
+  switch (code) {
+    case partition_errc::not_hosted:
+      return static_cast<int16_t>(error_code::not_leader_or_follower);
+    case partition_errc::corrupt_message:
+      return static_cast<int16_t>(error_code::corrupt_message);
+    case partition_errc::invalid_record:
+      return static_cast<int16_t>(error_code::invalid_record);
+    case partition_errc::unsupported_format:
+      return static_cast<int16_t>(error_code::unsupported_for_message_format);
+    case partition_errc::message_too_large:
+      return static_cast<int16_t>(error_code::message_too_large);
+    case partition_errc::offset_out_of_range:
+      return static_cast<int16_t>(error_code::offset_out_of_range);
+    case partition_errc::storage_error:
+      return static_cast<int16_t>(error_code::kafka_storage_error);
+  }
+  return static_cast<int16_t>(error_code::unknown_server_error);
+}
+
+// The topic settings Produce applies: max.message.bytes and message.timestamp.type.
+struct topic_limits {
+  int64_t batch_bytes_max = 0;
+  bool log_append_time = false;
+};
+
+topic_limits limits_of(const broker_context& broker, const cluster::image& image,
+                       const cluster::topic_info& topic) {
+  cluster::config_resolver resolver(image, *broker.config);
+  auto configs = resolver.effective_topic_configs(topic.configs);
+  topic_limits out;
+  out.batch_bytes_max = broker.config->get_int("message.max.bytes");
+  if (auto it = configs.find("max.message.bytes"); it != configs.end()) {
+    try {
+      out.batch_bytes_max = std::stoll(it->second);
+    } catch (const std::exception&) {
+    }
+  }
+  if (auto it = configs.find("message.timestamp.type"); it != configs.end())
+    out.log_append_time = it->second == "LogAppendTime";
+  return out;
+}
+
+response::partition_produce_response failed(int32_t index, int16_t error, std::string message) {
+  response::partition_produce_response out;
+  out.index = index;
+  out.error_code = error;
+  out.base_offset = -1;
+  out.error_message = std::move(message);
+  return out;
+}
+
+}  // namespace
+
+asio::awaitable<handler_outcome> produce(request_context& ctx) {
+  auto req = decode_request<protocol::produce_request>(ctx);
+  if (!req) co_return close_connection{"malformed Produce request: " + req.error().message};
+  const broker_context& broker = *ctx.broker;
+  auto image = broker.images->current();
+  const bool by_id = ctx.version() >= 13;
+  const bool acks_valid = req->acks == 0 || req->acks == 1 || req->acks == -1;
+  bool any_error = false;
+
+  // Validate everything first, then hand every append over at once (partition_ops.h append_all
+  // explains why); `slots` says which response entry each append fills.
+  response resp;
+  std::vector<append_item> appends;
+  std::vector<std::pair<size_t, size_t>> slots;  // (topic, partition) index in resp
+  for (auto& t : req->topic_data) {
+    response::topic_produce_response topic_out;
+    topic_out.name = t.name;
+    topic_out.topic_id = t.topic_id;
+    auto topic = by_id ? image->find_topic(t.topic_id) : image->find_topic(t.name);
+    const auto unknown =
+        static_cast<int16_t>(by_id ? protocol::error_code::unknown_topic_id
+                                   : protocol::error_code::unknown_topic_or_partition);
+    const topic_limits limits = topic ? limits_of(broker, *image, *topic) : topic_limits{};
+    for (auto& p : t.partition_data) {
+      if (!acks_valid) {
+        topic_out.partition_responses.push_back(
+            failed(p.index, static_cast<int16_t>(protocol::error_code::invalid_required_acks),
+                   "acks must be 0, 1 or -1"));
+        continue;
+      }
+      if (!topic || p.index < 0 || p.index >= topic->partition_count()) {
+        topic_out.partition_responses.push_back(
+            failed(p.index, static_cast<int16_t>(protocol::error_code::unknown_topic_or_partition),
+                   "unknown topic or partition"));
+        if (!topic) topic_out.partition_responses.back().error_code = unknown;
+        continue;
+      }
+      auto bytes = p.records.memory();
+      if (auto valid = validate_produce_records(bytes, limits.batch_bytes_max); !valid) {
+        topic_out.partition_responses.push_back(
+            failed(p.index, kafka_error(valid.error().code), valid.error().message));
+        continue;
+      }
+      // The frame was allocated mutable by the connection and only this handler uses it now:
+      // the append patches base offsets and leader epochs in place (ARCHITECTURE decision 2).
+      std::span<uint8_t> mutable_bytes(const_cast<uint8_t*>(bytes.data()), bytes.size());
+      model::topic_partition tp{topic->name, model::partition_id(p.index)};
+      auto epoch = topic->partitions[static_cast<size_t>(p.index)].leader_epoch;
+      appends.push_back({std::move(tp), mutable_bytes, epoch, limits.log_append_time});
+      slots.emplace_back(resp.responses.size(), topic_out.partition_responses.size());
+      response::partition_produce_response pending;
+      pending.index = p.index;
+      topic_out.partition_responses.push_back(std::move(pending));
+    }
+    resp.responses.push_back(std::move(topic_out));
+  }
+
+  auto call = append_all(*broker.partitions, std::move(appends));
+  auto appended = co_await std::move(call);
+  for (size_t i = 0; i < appended.size(); ++i) {
+    auto& out = resp.responses[slots[i].first].partition_responses[slots[i].second];
+    if (appended[i].error) {
+      out = failed(out.index, kafka_error(appended[i].error->code), appended[i].error->message);
+    } else {
+      out.base_offset = appended[i].base_offset.value();
+      out.log_start_offset = appended[i].log_start_offset.value();
+      out.log_append_time_ms = appended[i].log_append_time_ms;
+    }
+  }
+  for (const auto& t : resp.responses) {
+    for (const auto& r : t.partition_responses) {
+      if (r.error_code == 0) continue;
+      any_error = true;
+      logger("server")->debug("produce to {}-{} from {}: error {}", t.name, r.index,
+                              ctx.client_address, r.error_code);
+    }
+  }
+  if (req->acks == 0) {
+    if (any_error) co_return close_connection{"acks=0 produce failed on a partition"};
+    co_return no_response{};
+  }
+  co_return respond(ctx, resp);
+}
+
+}  // namespace sluice::server::handlers

@@ -1,0 +1,103 @@
+#pragma once
+
+// The produce/fetch/list-offsets logic on partitions, kept out of the handlers (STYLE 10): batch
+// validation for produce, appends, reads and offset lookups on the owner shard (through
+// partition_registry::run_on_owner), and the Fetch long poll. Handlers decode requests, call
+// these per partition and map partition_errc to Kafka error codes.
+
+#include <asio/awaitable.hpp>
+#include <chrono>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "model/model.h"
+#include "server/partition_registry.h"
+#include "storage/log.h"
+
+namespace sluice::server {
+
+enum class partition_errc {
+  not_hosted,          // in the image but no log here (yet): retriable
+  corrupt_message,     // lengths or CRC
+  invalid_record,      // records that do not parse, bad counts or offsets deltas
+  unsupported_format,  // a batch of magic 0 or 1
+  message_too_large,   // a batch larger than max.message.bytes
+  offset_out_of_range,
+  storage_error,  // I/O failure, failed log
+};
+
+struct partition_error {
+  partition_errc code;
+  std::string message;
+};
+
+// Checks a Produce record set (one or more whole v2 batches) before it is appended: lengths,
+// magic, CRC32C, records (compressed batches decompressed with a bound) and the size of each
+// batch against `batch_bytes_max` (max.message.bytes). Pure; runs on the handler's shard.
+result<void, partition_error> validate_produce_records(std::span<const uint8_t> records,
+                                                       int64_t batch_bytes_max);
+
+// The outcomes below are plain values (an `error` when it failed) rather than result<>: asio's
+// co_spawn needs a default-constructible result to carry them back from the owner shard.
+struct produce_outcome {
+  std::optional<partition_error> error;
+  model::offset base_offset;
+  model::offset log_start_offset;
+  int64_t log_append_time_ms = -1;  // -1 for CreateTime
+};
+
+struct append_item {
+  model::topic_partition tp;
+  std::span<uint8_t> records;    // validated; patched in place, alive until the call completes
+  model::leader_epoch epoch;     // written as each batch's partition leader epoch
+  bool log_append_time = false;  // message.timestamp.type=LogAppendTime: stamp the batches
+};
+
+// LogAppendTime: sets the timestamp-type attribute and max timestamp of every batch in
+// `records` (validated) to `now_ms` and recomputes their CRCs, as Kafka does.
+void stamp_log_append_time(std::span<uint8_t> records, int64_t now_ms);
+
+// Appends each item on its partition's owner shard, moves the high watermark to the log end
+// (single node) and wakes waiting fetches; one outcome per item, in order. Every append is
+// posted before the caller first suspends, so the appends of one connection's requests reach
+// each partition in request order, as Kafka guarantees, even though the connection runs
+// several handlers at once.
+asio::awaitable<std::vector<produce_outcome>> append_all(partition_registry& registry,
+                                                         std::vector<append_item> items);
+
+struct fetch_outcome {
+  std::optional<partition_error> error;
+  std::optional<storage::segment_read> range;
+  model::offset high_watermark;
+  model::offset log_start_offset;
+};
+
+// Reads from `offset` up to `max_bytes` below the high watermark (a whole first batch when
+// `min_one_batch`), on the owner shard.
+asio::awaitable<fetch_outcome> read_records(partition_registry& registry, model::topic_partition tp,
+                                            model::offset offset, uint64_t max_bytes,
+                                            bool min_one_batch);
+
+// Registers `waiter` on every partition in `tps` (each at its fetch offset), on their owners.
+asio::awaitable<void> register_waiter(
+    partition_registry& registry, std::vector<std::pair<model::topic_partition, model::offset>> tps,
+    std::shared_ptr<fetch_waiter> waiter);
+
+// ListOffsets: the special timestamps of Kafka (-1 latest, -2 earliest, -3 max timestamp, -4
+// earliest local) or a time in ms.
+struct offset_lookup {
+  std::optional<partition_error> error;
+  int64_t offset = -1;     // -1: no such record
+  int64_t timestamp = -1;  // -1: none (latest, earliest)
+};
+inline constexpr int64_t latest_timestamp = -1;
+inline constexpr int64_t earliest_timestamp = -2;
+inline constexpr int64_t max_timestamp = -3;
+inline constexpr int64_t earliest_local_timestamp = -4;
+
+asio::awaitable<offset_lookup> lookup_offset(partition_registry& registry,
+                                             model::topic_partition tp, int64_t timestamp);
+
+}  // namespace sluice::server

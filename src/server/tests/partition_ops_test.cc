@@ -1,0 +1,81 @@
+#include "server/partition_ops.h"
+
+#include <gtest/gtest.h>
+
+#include "protocol/batch_builder.h"
+
+namespace sluice::server {
+namespace {
+
+std::vector<uint8_t> one_batch(
+    std::string_view value, protocol::compression_codec codec = protocol::compression_codec::none) {
+  return protocol::batch_builder(codec).add(1000, std::nullopt, protocol::bytes_of(value)).build();
+}
+
+TEST(partition_ops, valid_batches_pass) {
+  auto bytes = one_batch("a");
+  auto second = one_batch("b", protocol::compression_codec::gzip);
+  bytes.insert(bytes.end(), second.begin(), second.end());
+  EXPECT_TRUE(validate_produce_records(bytes, 1 << 20));
+}
+
+TEST(partition_ops, bad_crc_is_a_corrupt_message) {
+  auto bytes = one_batch("hello");
+  bytes.back() ^= 0x01;
+  auto r = validate_produce_records(bytes, 1 << 20);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, partition_errc::corrupt_message);
+}
+
+TEST(partition_ops, truncated_batch_is_a_corrupt_message) {
+  auto bytes = one_batch("hello");
+  bytes.resize(bytes.size() - 2);
+  auto r = validate_produce_records(bytes, 1 << 20);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, partition_errc::corrupt_message);
+}
+
+TEST(partition_ops, old_magic_is_an_unsupported_format) {
+  auto bytes = one_batch("hello");
+  bytes[16] = 1;
+  auto r = validate_produce_records(bytes, 1 << 20);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, partition_errc::unsupported_format);
+}
+
+TEST(partition_ops, batch_above_max_message_bytes_is_too_large) {
+  auto bytes = one_batch(std::string(500, 'x'));
+  auto r = validate_produce_records(bytes, 100);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, partition_errc::message_too_large);
+  EXPECT_TRUE(validate_produce_records(bytes, static_cast<int64_t>(bytes.size())));
+}
+
+TEST(partition_ops, empty_record_set_is_a_corrupt_message) {
+  auto r = validate_produce_records({}, 100);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, partition_errc::corrupt_message);
+}
+
+TEST(partition_ops, log_append_time_stamp_keeps_the_batch_valid) {
+  auto bytes = one_batch("a");
+  auto second = one_batch("b", protocol::compression_codec::zstd);
+  bytes.insert(bytes.end(), second.begin(), second.end());
+  stamp_log_append_time(bytes, 123456789);
+  ASSERT_TRUE(validate_produce_records(bytes, 1 << 20));
+  size_t pos = 0;
+  for (int i = 0; i < 2; ++i) {
+    // validate_batch wants exactly one batch.
+    auto first = protocol::read_batch_header(std::span<const uint8_t>(bytes).subspan(pos));
+    ASSERT_TRUE(first);
+    auto exact = std::span<const uint8_t>(bytes).subspan(pos, first->size_bytes());
+    auto checked = protocol::validate_batch(exact, true);
+    ASSERT_TRUE(checked);
+    EXPECT_TRUE(checked->has_log_append_time());
+    EXPECT_EQ(checked->max_timestamp, 123456789);
+    pos += first->size_bytes();
+  }
+}
+
+}  // namespace
+}  // namespace sluice::server
