@@ -10,8 +10,10 @@ namespace sluice::server {
 
 void api_registry::add(api_entry entry) {
   SLUICE_ASSERT(find(entry.key) == nullptr, "api {} registered twice", entry.key);
-  SLUICE_ASSERT(entry.min_version <= entry.max_version, "api {} versions {}-{}", entry.key,
-                entry.min_version, entry.max_version);
+  SLUICE_ASSERT(
+      entry.advertised_min_version <= entry.min_version && entry.min_version <= entry.max_version,
+      "api {} versions {}-{} advertised from {}", entry.key, entry.min_version, entry.max_version,
+      entry.advertised_min_version);
   auto at = std::lower_bound(_entries.begin(), _entries.end(), entry.key,
                              [](const api_entry& e, int16_t key) { return e.key < key; });
   _entries.insert(at, entry);

@@ -16,7 +16,11 @@ namespace sluice::server {
 struct api_entry {
   int16_t key = 0;
   std::string_view name;
-  int16_t min_version = 0;
+  int16_t min_version = 0;  // lowest version served
+  // Lowest version advertised in ApiVersions; below min_version only where Kafka advertises
+  // versions it no longer serves (Produce v0-v2: librdkafka disables compression unless it sees
+  // them). Requests at those versions are refused like any unsupported version.
+  int16_t advertised_min_version = 0;
   int16_t max_version = 0;
   handler_fn handler = nullptr;
 };
@@ -25,9 +29,9 @@ class api_registry {
  public:
   // Registers the handler of `Request` over the versions its schema serves.
   template <typename Request>
-  void add(handler_fn handler) {
+  void add(handler_fn handler, int16_t advertised_min_version = Request::min_version) {
     add(api_entry{Request::api_key, api_name(Request::api_key), Request::min_version,
-                  Request::max_version, handler});
+                  advertised_min_version, Request::max_version, handler});
   }
   void add(api_entry entry);
   static std::string_view api_name(int16_t key);

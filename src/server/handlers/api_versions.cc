@@ -11,7 +11,7 @@ protocol::api_versions_response api_versions_body(const broker_context& broker,
   for (const auto& entry : broker.registry.entries()) {
     protocol::api_versions_response::api_version v;
     v.api_key = entry.key;
-    v.min_version = entry.min_version;
+    v.min_version = entry.advertised_min_version;
     v.max_version = entry.max_version;
     resp.api_keys.push_back(v);
   }
