@@ -36,29 +36,7 @@ struct options {
   std::string only;
 };
 
-// A stand-in for the owning shard: completions of group commit are posted here.
-struct shard_queue {
-  std::mutex mutex;
-  std::condition_variable ready;
-  std::deque<std::function<void()>> queue;
-  std::function<void(std::function<void()>)> poster() {
-    return [this](std::function<void()> fn) {
-      std::lock_guard lock(mutex);
-      queue.push_back(std::move(fn));
-      ready.notify_one();
-    };
-  }
-  void run_one() {
-    std::function<void()> fn;
-    {
-      std::unique_lock lock(mutex);
-      ready.wait(lock, [&] { return !queue.empty(); });
-      fn = std::move(queue.front());
-      queue.pop_front();
-    }
-    fn();
-  }
-};
+using shard_queue = storage::testing::fake_shard;
 
 std::unique_ptr<storage::log> open_log(const std::string& dir, storage::log_config config,
                                        storage::flusher* f, shard_queue* shard, bool clean) {

@@ -12,39 +12,12 @@
 #include "storage/tests/test_util.h"
 
 namespace sluice::storage {
+using testing::fake_shard;
 using testing::fault_file_system;
 using testing::make_batch;
 using testing::temp_dir;
 
 namespace {
-
-// The owning shard of the tests: completions posted by the flusher queue here until run().
-struct fake_shard {
-  std::mutex mutex;
-  std::condition_variable ready;
-  std::deque<std::function<void()>> queue;
-
-  std::function<void(std::function<void()>)> poster() {
-    return [this](std::function<void()> fn) {
-      std::lock_guard lock(mutex);
-      queue.push_back(std::move(fn));
-      ready.notify_one();
-    };
-  }
-  // Runs posted work until `done` holds; waits on the condition variable, not on a timer.
-  void run_until(const std::function<bool()>& done) {
-    while (!done()) {
-      std::function<void()> fn;
-      {
-        std::unique_lock lock(mutex);
-        ready.wait(lock, [&] { return !queue.empty(); });
-        fn = std::move(queue.front());
-        queue.pop_front();
-      }
-      fn();
-    }
-  }
-};
 
 struct fixture {
   temp_dir dir;

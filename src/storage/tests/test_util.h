@@ -3,7 +3,11 @@
 // Helpers for storage tests, the crash-test writer and the benchmarks: temporary directories and
 // record batches built with protocol's batch_builder.
 
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -52,5 +56,36 @@ std::vector<uint8_t> read_file_bytes(const std::string& path);
 // Options for opening a log in tests: a fixed clock that tests advance by hand.
 log_open_options test_options(int64_t* clock_ms, bool clean = false,
                               model::offset recovery_point = model::offset(0));
+
+// A stand-in for a partition's owning shard: group-commit completions posted by the flusher
+// queue here and run on the caller's thread. Waits on a condition variable, never on a timer.
+struct fake_shard {
+  std::mutex mutex;
+  std::condition_variable ready;
+  std::deque<std::function<void()>> queue;
+
+  std::function<void(std::function<void()>)> poster() {
+    return [this](std::function<void()> fn) {
+      std::lock_guard lock(mutex);
+      queue.push_back(std::move(fn));
+      ready.notify_one();
+    };
+  }
+  // Waits for the next posted piece of work and runs it.
+  void run_one() {
+    std::function<void()> fn;
+    {
+      std::unique_lock lock(mutex);
+      ready.wait(lock, [&] { return !queue.empty(); });
+      fn = std::move(queue.front());
+      queue.pop_front();
+    }
+    fn();
+  }
+  // Runs posted work until `done` holds.
+  void run_until(const std::function<bool()>& done) {
+    while (!done()) run_one();
+  }
+};
 
 }  // namespace sluice::storage::testing
