@@ -322,4 +322,23 @@ std::vector<cresult<void>> controller::create_partitions(
                 }));
 }
 
+cresult<int64_t> controller::next_producer_id() {
+  if (_producer_ids_next < _producer_ids_end) return _producer_ids_next++;
+  std::vector<int32_t> one{producer_id_block_size};
+  auto results = run<int64_t>(
+      one, false, [this](int32_t n, const image& current) -> cresult<planned<int64_t>> {
+        int64_t first = current.next_producer_id();
+        if (first > INT64_MAX - n) {
+          return make_failure(errc::invalid_request, "producer ids are exhausted");
+        }
+        record_group records;
+        records.emplace_back(producer_ids_record{_node_id, first + n});
+        return planned<int64_t>{first, std::move(records)};
+      });
+  if (!results.front()) return failure(results.front().error());
+  _producer_ids_next = *results.front() + 1;
+  _producer_ids_end = *results.front() + producer_id_block_size;
+  return *results.front();
+}
+
 }  // namespace sluice::cluster

@@ -127,6 +127,12 @@ class controller {
   std::vector<cresult<void>> incremental_alter_configs(const std::vector<config_change>& changes,
                                                        bool validate_only);
 
+  // InitProducerId: a producer id never handed out before, across restarts too. Ids come from
+  // a block of producer_id_block_size that a producer_ids record reserves durably, as Kafka's
+  // brokers take blocks from the controller; ids of a block unused at a restart are skipped.
+  cresult<int64_t> next_producer_id();
+  static constexpr int32_t producer_id_block_size = 1000;
+
   // Topics deleted since the last call (or found deleted in the log at start), for the storage
   // layer's cleaner. Removing data that is already gone must be a no-op for the cleaner.
   std::vector<deleted_topic> take_deleted_topics();
@@ -166,6 +172,8 @@ class controller {
   const config::broker_config& _config;
   model::node_id _node_id;
   std::vector<deleted_topic> _deleted;
+  int64_t _producer_ids_next = 0;  // the unused part of this broker's block of producer ids
+  int64_t _producer_ids_end = 0;
   // Set when an append failed after the log had moved: no more writes until restart.
   bool _log_failed = false;
 };

@@ -68,6 +68,15 @@ cresult<void> image_builder::apply(const logged_record& record) {
           return apply_config(r.resource_type, r.resource_name, r.key, &r.value);
         if constexpr (std::is_same_v<T, config_removed_record>)
           return apply_config(r.resource_type, r.resource_name, r.key, nullptr);
+        if constexpr (std::is_same_v<T, producer_ids_record>) {
+          if (r.next_producer_id <= _image._next_producer_id) {
+            return make_failure(errc::log_corrupt,
+                                fmt::format("producer ids go back from {} to {}",
+                                            _image._next_producer_id, r.next_producer_id));
+          }
+          _image._next_producer_id = r.next_producer_id;
+          return cresult<void>();
+        }
       },
       record.record);
   if (!applied) return contradiction(record.offset, applied.error().message);

@@ -60,6 +60,8 @@ class image {
   // character (Kafka refuses such pairs: their metric names collide), or nullptr.
   topic_ptr find_colliding_topic(std::string_view name) const;
   size_t partition_count() const { return _partition_count; }
+  // The first producer id no broker has taken yet (InitProducerId).
+  int64_t next_producer_id() const { return _next_producer_id; }
 
   // Dynamic broker configs by resource name: "" for the cluster-wide default, the node id in
   // decimal for one broker. An empty map when none are set.
@@ -77,6 +79,7 @@ class image {
   std::map<std::string, std::string, std::less<>> _collision_index;  // normalized -> name
   std::map<std::string, config_map, std::less<>> _broker_configs;
   size_t _partition_count = 0;
+  int64_t _next_producer_id = 0;
 };
 
 // The name with every '.' replaced by '_', the key of the collision rule.

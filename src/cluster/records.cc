@@ -17,6 +17,7 @@ class value_writer {
  public:
   void u32(uint32_t v) { protocol::append_unsigned_varint(_out, v); }
   void i32(int32_t v) { protocol::append_varint(_out, v); }
+  void i64(int64_t v) { protocol::append_varlong(_out, v); }
   void i8(int8_t v) { _out.push_back(static_cast<uint8_t>(v)); }
   void str(const std::string& s) {
     u32(static_cast<uint32_t>(s.size()));
@@ -61,6 +62,12 @@ class value_reader {
   int32_t i32() {
     auto r = protocol::read_varint(_in);
     if (!r) return fail<int32_t>();
+    _in = _in.subspan(r->size_bytes);
+    return r->value;
+  }
+  int64_t i64() {
+    auto r = protocol::read_varlong(_in);
+    if (!r) return fail<int64_t>();
     _in = _in.subspan(r->size_bytes);
     return r->value;
   }
@@ -148,6 +155,10 @@ struct value_encoder {
     w.str(r.resource_name);
     w.str(r.key);
   }
+  void operator()(const producer_ids_record& r) const {
+    w.i32(r.node.value());
+    w.i64(r.next_producer_id);
+  }
 };
 
 cresult<config_resource_type> resource_type_of(int8_t raw) {
@@ -177,6 +188,12 @@ cresult<metadata_record> decode_value(record_type type, value_reader& r) {
       d.name = r.str();
       return metadata_record(std::move(d));
     }
+    case record_type::producer_ids: {
+      producer_ids_record p;
+      p.node = model::node_id(r.i32());
+      p.next_producer_id = r.i64();
+      return metadata_record(p);
+    }
     case record_type::config_set:
     case record_type::config_removed:
       break;
@@ -196,10 +213,10 @@ cresult<metadata_record> decode_value(record_type type, value_reader& r) {
 }  // namespace
 
 record_type type_of(const metadata_record& record) {
-  static_assert(std::variant_size_v<metadata_record> == 5, "add the new record type here");
-  constexpr record_type types[] = {record_type::topic, record_type::partitions_added,
-                                   record_type::topic_deleted, record_type::config_set,
-                                   record_type::config_removed};
+  static_assert(std::variant_size_v<metadata_record> == 6, "add the new record type here");
+  constexpr record_type types[] = {record_type::topic,          record_type::partitions_added,
+                                   record_type::topic_deleted,  record_type::config_set,
+                                   record_type::config_removed, record_type::producer_ids};
   return types[record.index()];
 }
 
@@ -225,7 +242,7 @@ cresult<metadata_record> decode_record(std::span<const uint8_t> key,
   auto raw_type = protocol::load_big_endian<int16_t>(key.data());
   auto version = protocol::load_big_endian<int16_t>(key.data() + 2);
   if (raw_type < static_cast<int16_t>(record_type::topic) ||
-      raw_type > static_cast<int16_t>(record_type::config_removed)) {
+      raw_type > static_cast<int16_t>(record_type::producer_ids)) {
     return make_failure(errc::log_corrupt,
                         fmt::format("unknown metadata record type {}", raw_type));
   }

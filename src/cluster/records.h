@@ -26,6 +26,7 @@ enum class record_type : int16_t {
   topic_deleted = 3,
   config_set = 4,
   config_removed = 5,
+  producer_ids = 6,
 };
 
 // The version each type is written with. A reader rejects a higher version (a log written by a
@@ -81,8 +82,16 @@ struct config_removed_record {
   bool operator==(const config_removed_record&) const = default;
 };
 
+// Producer ids below `next_producer_id` are handed out: a broker took the block that ends there
+// (InitProducerId), so none is ever given twice, across restarts too.
+struct producer_ids_record {
+  model::node_id node;
+  int64_t next_producer_id = 0;
+  bool operator==(const producer_ids_record&) const = default;
+};
+
 using metadata_record = std::variant<topic_record, partitions_added_record, topic_deleted_record,
-                                     config_set_record, config_removed_record>;
+                                     config_set_record, config_removed_record, producer_ids_record>;
 
 record_type type_of(const metadata_record& record);
 

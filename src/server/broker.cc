@@ -105,6 +105,13 @@ result<void, std::string> broker::start_partitions() {
   lc.skip = [](const model::topic_partition& tp) {
     return tp.topic == cluster::metadata_topic_name;
   };
+  // fdatasync runs on the flusher's thread; its completion returns to the log's owner shard.
+  _flusher.start();
+  lc.group_commit = &_flusher;
+  lc.post = [this](const model::topic_partition& tp, std::function<void()> fn) {
+    unsigned shard = partition_registry::owner_of(tp, _shards.size());
+    asio::post(_shards.context(shard), std::move(fn));
+  };
   _logs = std::make_unique<storage::log_manager>(storage::posix_file_system(), std::move(lc));
   if (auto started = _logs->start(); !started) {
     return failure("cannot load the partition logs: " + started.error().describe());
@@ -115,8 +122,9 @@ result<void, std::string> broker::start_partitions() {
   _partitions->remove_deleted_now(_controller->take_deleted_topics(), *image);
   _partitions->create_missing(*image);
   // log.flush.offset.checkpoint.interval.ms is not a Sluice setting yet: Kafka's default.
-  _partitions->start_housekeeping(
-      {1000, _config.get_int("log.retention.check.interval.ms"), 60000});
+  _partitions->start_housekeeping({1000, _config.get_int("log.retention.check.interval.ms"), 60000,
+                                   _config.get_int("producer.id.expiration.ms"),
+                                   _config.get_int("producer.id.expiration.check.interval.ms")});
   _context.partitions = _partitions.get();
   _context.after_controller_write = [this] {
     _partitions->create_missing(*_images.current());
@@ -137,6 +145,9 @@ void broker::stop_partitions() {
       logger("broker")->error("closing the partition logs: {}", stopped.error().describe());
     _logs.reset();
   }
+  // After the logs: their last syncs are done; completions still queued go to shards that no
+  // longer run, where they are dropped with the io_contexts.
+  _flusher.stop();
 }
 
 broker::broker(const config::broker_config& config, data_dirs dirs, unsigned shard_count)

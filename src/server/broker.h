@@ -53,6 +53,8 @@ class broker {
   // Every data partition's log (not the metadata log's), and which shard owns each. Control
   // calls into _logs run on the broker's thread at start and stop, on the controller's between.
   std::unique_ptr<storage::log_manager> _logs;
+  // Group commit: fdatasync for every log runs on this thread, never on a shard.
+  storage::flusher _flusher;
   std::unique_ptr<partition_registry> _partitions;
   broker_context _context;
   shard_set _shards;

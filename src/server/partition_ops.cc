@@ -23,6 +23,10 @@ partition_error storage_failure(const storage::error& e) {
     return {partition_errc::message_too_large, e.describe()};
   if (e.code == storage::errc::corrupt || e.code == storage::errc::invalid_argument)
     return {partition_errc::corrupt_message, e.describe()};
+  if (e.code == storage::errc::out_of_order_sequence)
+    return {partition_errc::out_of_order_sequence, e.message};
+  if (e.code == storage::errc::invalid_producer_epoch)
+    return {partition_errc::invalid_producer_epoch, e.message};
   return {partition_errc::storage_error, e.describe()};
 }
 
@@ -60,47 +64,76 @@ partition_error batch_failure(const protocol::batch_error& e, std::span<const ui
 }  // namespace
 
 result<void, partition_error> validate_produce_records(std::span<const uint8_t> records,
-                                                       int64_t batch_bytes_max) {
-  if (records.empty()) return failure(partition_error{partition_errc::corrupt_message, "no batch"});
-  size_t pos = 0;
-  while (pos < records.size()) {
-    auto rest = records.subspan(pos);
-    auto header = protocol::read_batch_header(rest);
-    if (!header) return failure(batch_failure(header.error(), rest));
-    size_t size = header->size_bytes();
-    if (size > rest.size()) {
-      return failure(partition_error{partition_errc::corrupt_message,
-                                     fmt::format("batch of {} bytes, {} left", size, rest.size())});
-    }
-    if (static_cast<int64_t>(size) > batch_bytes_max) {
-      return failure(partition_error{
-          partition_errc::message_too_large,
-          fmt::format("batch of {} bytes is above max.message.bytes {}", size, batch_bytes_max)});
-    }
-    auto batch = rest.subspan(0, size);
-    if (auto valid = protocol::validate_batch(batch, true); !valid)
-      return failure(batch_failure(valid.error(), batch));
-    pos += size;
+                                                       int64_t batch_bytes_max, bool zstd_allowed) {
+  if (records.empty()) {
+    return failure(partition_error{partition_errc::invalid_record,
+                                   "a Produce request needs one record batch per partition"});
+  }
+  auto header = protocol::read_batch_header(records);
+  if (!header) return failure(batch_failure(header.error(), records));
+  size_t size = header->size_bytes();
+  if (size > records.size()) {
+    return failure(
+        partition_error{partition_errc::corrupt_message,
+                        fmt::format("batch of {} bytes, {} bytes sent", size, records.size())});
+  }
+  if (static_cast<int64_t>(size) > batch_bytes_max) {
+    return failure(partition_error{
+        partition_errc::message_too_large,
+        fmt::format("batch of {} bytes is above max.message.bytes {}", size, batch_bytes_max)});
+  }
+  if (size < records.size()) {
+    // Kafka's rule for Produce v3 and later (one batch per partition), which is also what makes
+    // an idempotent producer's retry map to exactly one earlier append.
+    return failure(
+        partition_error{partition_errc::invalid_record,
+                        "Produce requests may contain exactly one record batch per partition"});
+  }
+  // As in Kafka, the request-level checks (this one) come before the batch is decoded.
+  if (!zstd_allowed && header->codec() == protocol::compression_codec::zstd) {
+    return failure(
+        partition_error{partition_errc::unsupported_compression, "zstd needs Produce v7 or later"});
+  }
+  if (auto valid = protocol::validate_batch(records, true); !valid)
+    return failure(batch_failure(valid.error(), records));
+  if (header->producer_id >= 0 && header->base_sequence < 0) {
+    return failure(partition_error{
+        partition_errc::invalid_record,
+        fmt::format("batch of producer {} has no sequence number", header->producer_id)});
   }
   return {};
 }
 
 namespace {
 
-produce_outcome append_on_owner(partition_registry& registry, storage::log* l,
-                                const append_item& item) {
-  if (l == nullptr) return {not_hosted(item.tp), {}, {}};
+// On the owner shard: appends `item` and calls `deliver` with the outcome, at once or (when
+// flush.messages asks for it) once the group-commit fdatasync covered the batch.
+template <typename Deliver>
+void append_on_owner(partition_registry& registry, storage::log* l, const append_item& item,
+                     Deliver deliver) {
+  if (l == nullptr) return deliver(produce_outcome{not_hosted(item.tp), {}, {}});
   int64_t append_time_ms = -1;
   if (item.log_append_time) {
     append_time_ms = l->now_ms();
     stamp_log_append_time(item.records, append_time_ms);
   }
   auto appended = l->append(item.records, item.epoch);
-  if (!appended) return {storage_failure(appended.error()), {}, {}};
+  if (!appended) return deliver(produce_outcome{storage_failure(appended.error()), {}, {}});
+  if (appended->duplicate) {
+    if (item.log_append_time) append_time_ms = appended->duplicate_max_timestamp;
+    return deliver(produce_outcome{std::nullopt, appended->base_offset, l->log_start_offset(),
+                                   append_time_ms});
+  }
   // A single node: an append is committed once it is in the log.
   l->set_high_watermark(l->log_end_offset());
   registry.notify_append(item.tp);
-  return {std::nullopt, appended->base_offset, l->log_start_offset(), append_time_ms};
+  produce_outcome out{std::nullopt, appended->base_offset, l->log_start_offset(), append_time_ms};
+  if (!l->flush_due()) return deliver(std::move(out));
+  l->sync(appended->last_offset + 1,
+          [out = std::move(out), deliver = std::move(deliver)](storage::sresult<void> r) mutable {
+            if (!r) out = produce_outcome{storage_failure(r.error()), {}, {}};
+            deliver(std::move(out));
+          });
 }
 
 // The outcomes of one append_all, filled on the caller's shard.
@@ -141,10 +174,11 @@ asio::awaitable<std::vector<produce_outcome>> append_all(partition_registry& reg
   state->timer.expires_at(asio::steady_timer::time_point::max());
   for (size_t i = 0; i < items.size(); ++i) {
     registry.post_to_owner(items[i].tp, [&registry, state, i, item = items[i]](storage::log* l) {
-      auto out = append_on_owner(registry, l, item);
-      asio::post(state->timer.get_executor(), [state, i, out = std::move(out)]() mutable {
-        state->results[i] = std::move(out);
-        if (--state->pending == 0) state->timer.cancel();
+      append_on_owner(registry, l, item, [state, i](produce_outcome out) {
+        asio::post(state->timer.get_executor(), [state, i, out = std::move(out)]() mutable {
+          state->results[i] = std::move(out);
+          if (--state->pending == 0) state->timer.cancel();
+        });
       });
     });
   }

@@ -19,11 +19,14 @@
 namespace sluice::server {
 
 enum class partition_errc {
-  not_hosted,          // in the image but no log here (yet): retriable
-  corrupt_message,     // lengths or CRC
-  invalid_record,      // records that do not parse, bad counts or offsets deltas
-  unsupported_format,  // a batch of magic 0 or 1
-  message_too_large,   // a batch larger than max.message.bytes
+  not_hosted,               // in the image but no log here (yet): retriable
+  corrupt_message,          // lengths or CRC
+  invalid_record,           // records that do not parse, bad counts or offsets deltas
+  unsupported_format,       // a batch of magic 0 or 1
+  message_too_large,        // a batch larger than max.message.bytes
+  unsupported_compression,  // zstd before Produce v7
+  out_of_order_sequence,    // an idempotent producer skipped sequence numbers
+  invalid_producer_epoch,   // an idempotent producer's epoch is older than its current one
   offset_out_of_range,
   storage_error,  // I/O failure, failed log
 };
@@ -33,11 +36,14 @@ struct partition_error {
   std::string message;
 };
 
-// Checks a Produce record set (one or more whole v2 batches) before it is appended: lengths,
-// magic, CRC32C, records (compressed batches decompressed with a bound) and the size of each
-// batch against `batch_bytes_max` (max.message.bytes). Pure; runs on the handler's shard.
+// Checks a Produce record set before it is appended, as Kafka does for Produce v3+: exactly one
+// whole v2 batch; lengths, magic, CRC32C, records (compressed batches decompressed with a
+// bound); its size against `batch_bytes_max` (max.message.bytes); zstd only when
+// `zstd_allowed` (Produce v7+); a producer id only with a sequence number. Pure; runs on the
+// handler's shard.
 result<void, partition_error> validate_produce_records(std::span<const uint8_t> records,
-                                                       int64_t batch_bytes_max);
+                                                       int64_t batch_bytes_max,
+                                                       bool zstd_allowed = true);
 
 // The outcomes below are plain values (an `error` when it failed) rather than result<>: asio's
 // co_spawn needs a default-constructible result to carry them back from the owner shard.
@@ -60,7 +66,10 @@ struct append_item {
 void stamp_log_append_time(std::span<uint8_t> records, int64_t now_ms);
 
 // Appends each item on its partition's owner shard, moves the high watermark to the log end
-// (single node) and wakes waiting fetches; one outcome per item, in order. Every append is
+// (single node) and wakes waiting fetches; one outcome per item, in order. A retried batch of
+// an idempotent producer gets the offsets it was first appended at. When the log's
+// flush.messages calls for a flush, the outcome waits for the group-commit fdatasync (which
+// runs off the shard). Every append is
 // posted before the caller first suspends, so the appends of one connection's requests reach
 // each partition in request order, as Kafka guarantees, even though the connection runs
 // several handlers at once.

@@ -38,8 +38,8 @@ partition_registry::partition_registry(storage::log_manager& logs,
   for (size_t i = 0; i < shards.size(); ++i) _shards[i].io = shards[i];
 }
 
-unsigned partition_registry::shard_of(const model::topic_partition& tp) const {
-  return static_cast<unsigned>(stable_hash(tp) % _shards.size());
+unsigned partition_registry::owner_of(const model::topic_partition& tp, size_t shard_count) {
+  return static_cast<unsigned>(stable_hash(tp) % shard_count);
 }
 
 void partition_registry::create_missing(const cluster::image& image) {
@@ -133,7 +133,7 @@ void partition_registry::start_housekeeping(housekeeping_settings settings) {
   for (unsigned s = 0; s < _shards.size(); ++s) {
     auto& state = _shards[s];
     state.housekeeping_timer = std::make_unique<asio::steady_timer>(*state.io);
-    state.last_retention_ms = state.last_checkpoint_ms = now;
+    state.last_retention_ms = state.last_checkpoint_ms = state.last_producer_expiry_ms = now;
     schedule_housekeeping(s);
   }
 }
@@ -154,10 +154,19 @@ void partition_registry::housekeep(unsigned shard) {
   const bool check_retention =
       now - state.last_retention_ms >= _housekeeping.retention_check_interval_ms;
   if (check_retention) state.last_retention_ms = now;
+  const bool check_producers =
+      now - state.last_producer_expiry_ms >= _housekeeping.producer_expiration_check_interval_ms;
+  if (check_producers) state.last_producer_expiry_ms = now;
   for (const auto& tp : _logs.partitions()) {
     if (shard_of(tp) != shard) continue;
     storage::log* l = find(shard, tp);
     if (l == nullptr) continue;
+    if (check_producers) {
+      if (size_t n = l->expire_producers(now, _housekeeping.producer_expiration_ms); n > 0) {
+        logger("server")->info("{}-{}: expired {} idle producer ids", tp.topic,
+                               tp.partition.value(), n);
+      }
+    }
     if (auto r = storage::log_manager::housekeep(*l, now, check_retention, {}); !r) {
       logger("server")->error("housekeeping of {}-{}: {}", tp.topic, tp.partition.value(),
                               r.error().describe());

@@ -60,7 +60,9 @@ class partition_registry {
   partition_registry(const partition_registry&) = delete;
   partition_registry& operator=(const partition_registry&) = delete;
 
-  unsigned shard_of(const model::topic_partition& tp) const;
+  unsigned shard_of(const model::topic_partition& tp) const { return owner_of(tp, _shards.size()); }
+  // The owner among `shard_count` shards; usable before a registry exists (log loading).
+  static unsigned owner_of(const model::topic_partition& tp, size_t shard_count);
   asio::io_context::executor_type executor(unsigned shard) const {
     return _shards[shard].io->get_executor();
   }
@@ -110,6 +112,8 @@ class partition_registry {
     int64_t tick_ms = 1000;
     int64_t retention_check_interval_ms = 300000;  // log.retention.check.interval.ms
     int64_t checkpoint_interval_ms = 60000;        // log.flush.offset.checkpoint.interval.ms
+    int64_t producer_expiration_ms = 86400000;     // producer.id.expiration.ms
+    int64_t producer_expiration_check_interval_ms = 600000;
   };
   void start_housekeeping(housekeeping_settings settings);
 
@@ -132,6 +136,7 @@ class partition_registry {
     std::unique_ptr<asio::steady_timer> housekeeping_timer;
     int64_t last_retention_ms = 0;
     int64_t last_checkpoint_ms = 0;
+    int64_t last_producer_expiry_ms = 0;
     std::unordered_map<model::topic_partition, std::vector<std::weak_ptr<fetch_waiter>>> waiters;
   };
 

@@ -29,6 +29,9 @@ std::optional<batch_info> parse_batch_header(std::span<const uint8_t> bytes) {
   info.size_bytes = static_cast<uint32_t>(h.batch_length) + protocol::batch_log_overhead;
   info.record_count = h.record_count;
   info.attributes = h.attributes;
+  info.producer_id = h.producer_id;
+  info.producer_epoch = h.producer_epoch;
+  info.base_sequence = h.base_sequence;
   return info;
 }
 

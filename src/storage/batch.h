@@ -21,6 +21,9 @@ struct batch_info {
   uint32_t size_bytes = 0;  // the whole batch including the 12-byte log overhead
   int32_t record_count = 0;
   int16_t attributes = 0;
+  int64_t producer_id = -1;  // >= 0 for idempotent and transactional producers
+  int16_t producer_epoch = -1;
+  int32_t base_sequence = -1;
 };
 
 // The smallest batch: a v2 header and no records (docs/format/segment.md).

@@ -27,6 +27,10 @@ const char* to_string(errc code) {
       return "log_failed";
     case errc::record_too_large:
       return "record_too_large";
+    case errc::out_of_order_sequence:
+      return "out_of_order_sequence";
+    case errc::invalid_producer_epoch:
+      return "invalid_producer_epoch";
   }
   return "unknown";
 }

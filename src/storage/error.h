@@ -12,15 +12,17 @@
 namespace sluice::storage {
 
 enum class errc {
-  io_error,             // a system call failed (EIO and anything not listed below)
-  no_space,             // ENOSPC / EDQUOT
-  not_found,            // ENOENT, or an unknown partition
-  already_exists,       // EEXIST, or a partition created twice
-  corrupt,              // bytes on disk failed validation
-  offset_out_of_range,  // a read or truncation outside [log start, log end]
-  invalid_argument,     // a caller broke a documented precondition that input can cause
-  log_failed,           // the log saw a failed fsync or write it could not undo; read-only now
-  record_too_large,     // a batch larger than max.message.bytes
+  io_error,                // a system call failed (EIO and anything not listed below)
+  no_space,                // ENOSPC / EDQUOT
+  not_found,               // ENOENT, or an unknown partition
+  already_exists,          // EEXIST, or a partition created twice
+  corrupt,                 // bytes on disk failed validation
+  offset_out_of_range,     // a read or truncation outside [log start, log end]
+  invalid_argument,        // a caller broke a documented precondition that input can cause
+  log_failed,              // the log saw a failed fsync or write it could not undo; read-only now
+  record_too_large,        // a batch larger than max.message.bytes
+  out_of_order_sequence,   // an idempotent producer's batch does not follow its last one
+  invalid_producer_epoch,  // an idempotent producer's epoch is older than its current one
 };
 
 const char* to_string(errc code);

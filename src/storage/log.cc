@@ -51,6 +51,8 @@ sresult<append_result> log::append(std::span<uint8_t> bytes, model::leader_epoch
   std::vector<batch_info> infos;
   model::offset next = _log_end;
   size_t position = 0;
+  // The producers this append touches, as they will be once it succeeds (usually none or one).
+  std::vector<std::pair<int64_t, producer_entry>> touched;
   while (position < bytes.size()) {
     auto batch = bytes.subspan(position);
     auto info = parse_batch_header(batch);
@@ -64,11 +66,40 @@ sresult<append_result> log::append(std::span<uint8_t> bytes, model::leader_epoch
                                 fmt::format("batch of {} bytes, max.message.bytes {}",
                                             info->size_bytes, _config.max_message_bytes)));
     }
+    producer_entry* entry = nullptr;
+    if (info->producer_id >= 0 && info->base_sequence >= 0) {
+      auto it = std::find_if(touched.begin(), touched.end(),
+                             [&](const auto& t) { return t.first == info->producer_id; });
+      if (it == touched.end()) {
+        const producer_entry* known = _producers.find(info->producer_id);
+        touched.emplace_back(info->producer_id, known ? *known : producer_entry{});
+        it = std::prev(touched.end());
+        if (known == nullptr) it->second.epoch = -1;
+      }
+      entry = &it->second;
+      auto check = producer_state::check(entry->epoch < 0 ? nullptr : entry, *info);
+      switch (check.verdict) {
+        case sequence_verdict::append:
+          break;
+        case sequence_verdict::duplicate: {
+          // As Kafka: the whole append is answered with the batch already in the log.
+          const auto& d = check.duplicate_of;
+          return append_result{d.first_offset, d.last_offset, 0, true, d.max_timestamp};
+        }
+        case sequence_verdict::out_of_order:
+          return failure(
+              make_error(errc::out_of_order_sequence, fmt::format("{}: {}", _dir, check.message)));
+        case sequence_verdict::fenced:
+          return failure(
+              make_error(errc::invalid_producer_epoch, fmt::format("{}: {}", _dir, check.message)));
+      }
+    }
     int64_t delta = info->last_offset - info->base_offset;
     patch_batch(batch.first(info->size_bytes), next, epoch);
     info->base_offset = next;
     info->last_offset = next + delta;
     info->leader_epoch = epoch;
+    if (entry != nullptr) producer_state::record(*entry, *info);
     next = info->last_offset + 1;
     position += info->size_bytes;
     infos.push_back(*info);
@@ -76,7 +107,11 @@ sresult<append_result> log::append(std::span<uint8_t> bytes, model::leader_epoch
   if (infos.empty()) {
     return failure(make_error(errc::invalid_argument, "append of an empty record set"));
   }
-  return append_batches(bytes, infos);
+  auto appended = append_batches(bytes, infos);
+  if (appended) {
+    for (auto& [id, entry] : touched) _producers.put(id, std::move(entry));
+  }
+  return appended;
 }
 
 sresult<append_result> log::append_with_offsets(std::span<uint8_t> bytes) {
@@ -160,6 +195,12 @@ sresult<void> log::roll() {
   if (!fresh) return failure(fresh.error());
   logger("storage")->debug("{}: rolled segment at offset {}", _dir, _log_end.value());
   _segments.push_back(std::move(*fresh));
+  // A snapshot at every segment base bounds what recovery must replay to one segment. Its
+  // failure costs only a longer replay, so the roll goes on.
+  if (auto r = snapshot_producers(); !r) {
+    logger("storage")->error("{}: producer snapshot at {} failed: {}", _dir, _log_end.value(),
+                             r.error().describe());
+  }
   return {};
 }
 
@@ -249,9 +290,17 @@ uint64_t log::size_bytes() const {
   return total;
 }
 
-sresult<void> log::write_producer_snapshot(std::span<const uint8_t> blob) {
+sresult<void> log::snapshot_producers() {
+  // With no producer and no older snapshot to supersede, there is nothing worth a file.
+  if (_producers.empty() && !_has_producer_snapshots) return {};
+  auto blob = _producers.encode();
   if (auto r = storage::write_producer_snapshot(_fs, _dir, _log_end, blob); !r) return r;
+  _has_producer_snapshots = true;
   return clean_producer_snapshots(_fs, _dir, _log_end, 2);
+}
+
+size_t log::expire_producers(int64_t now_ms, int64_t expiration_ms) {
+  return _producers.expire(now_ms, expiration_ms);
 }
 
 sresult<std::optional<producer_snapshot>> log::latest_producer_snapshot() {

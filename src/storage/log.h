@@ -25,6 +25,7 @@
 #include "storage/flusher.h"
 #include "storage/leader_epoch_cache.h"
 #include "storage/producer_snapshot.h"
+#include "storage/producer_state.h"
 #include "storage/segment.h"
 
 namespace sluice::storage {
@@ -33,6 +34,10 @@ struct append_result {
   model::offset base_offset;  // offset of the first record appended
   model::offset last_offset;  // offset of the last record appended
   uint64_t bytes = 0;
+  // A retry of an idempotent producer's batch that is already in the log: nothing was appended
+  // and the offsets (and max timestamp) are those of the original batch.
+  bool duplicate = false;
+  int64_t duplicate_max_timestamp = -1;
 };
 
 struct read_result {
@@ -75,6 +80,9 @@ class log {
   // Appends a record set of one or more whole batches that produce already validated. Assigns
   // offsets from the log end offset by patching each batch's base offset, and the leader epoch,
   // in place (the CRC does not cover them). Nothing is appended on failure.
+  // Batches of idempotent producers are checked against the producer state first: a retry of
+  // a batch in the log returns its original offsets with `duplicate` set; a sequence gap fails
+  // with out_of_order_sequence, an old epoch with invalid_producer_epoch.
   sresult<append_result> append(std::span<uint8_t> batches, model::leader_epoch epoch);
   // Appends batches whose offsets were assigned elsewhere (a follower); they must start at or
   // after the log end offset.
@@ -114,6 +122,9 @@ class log {
   // while one is in flight; `done` runs on the owning shard. maybe_flush() applies flush.ms and
   // is called by the owner's periodic task.
   sresult<void> flush();
+  // True when flush.messages asks for the data appended so far to be synced before it is
+  // acknowledged (Kafka flushes inside the append; here the caller waits with sync()).
+  bool flush_due() const { return _log_end - _recovery_point >= _config.flush_messages; }
   void sync(model::offset up_to, sync_callback done);
   void maybe_flush(int64_t now_ms);
   // After a failed fsync or an unrecoverable write the log refuses appends; reads still work.
@@ -131,8 +142,13 @@ class log {
   sresult<void> close();
 
   leader_epoch_cache& epochs() { return _epochs; }
-  sresult<void> write_producer_snapshot(std::span<const uint8_t> blob);
+
+  // Idempotent producers: their state, its snapshot at the log end offset (also written at
+  // every segment roll and at close), and expiry after producer.id.expiration.ms.
+  const producer_state& producers() const { return _producers; }
+  sresult<void> snapshot_producers();
   sresult<std::optional<producer_snapshot>> latest_producer_snapshot();
+  size_t expire_producers(int64_t now_ms, int64_t expiration_ms);
 
   const model::topic_partition& topic_partition() const { return _tp; }
   const std::string& dir() const { return _dir; }
@@ -167,6 +183,13 @@ class log {
   sresult<void> recover_from(model::offset recovery_point);
   sresult<void> find_log_end();
   sresult<void> rebuild_epochs(const error& why);
+  // Loads the newest snapshot at or below the log end and replays the batches after it; with
+  // no snapshot, replays from the first segment unless `clean` (a clean close leaves one
+  // whenever there was state to keep).
+  sresult<void> load_producers(bool clean);
+  // Calls fn with the header of every batch whose base offset is at or after `from`.
+  sresult<void> scan_batch_headers(model::offset from,
+                                   const std::function<void(const batch_info&)>& fn);
   // log.cc
   sresult<append_result> append_batches(std::span<uint8_t> bytes, std::vector<batch_info>& infos);
   sresult<void> maybe_roll(const std::vector<batch_info>& infos, uint64_t bytes);
@@ -190,6 +213,8 @@ class log {
   std::function<void(std::function<void()>)> _post;
   std::vector<std::shared_ptr<segment>> _segments;
   leader_epoch_cache _epochs;
+  producer_state _producers;
+  bool _has_producer_snapshots = false;
   model::offset _log_start;
   model::offset _log_end;
   model::offset _high_watermark;

@@ -51,7 +51,38 @@ sresult<void> log::load(const log_open_options& options) {
   }
   if (auto r = _epochs.truncate_from_end(_log_end); !r) return r;
   if (auto r = _epochs.truncate_from_start(_log_start); !r) return r;
-  return clean_producer_snapshots(_fs, _dir, _log_end, 2);
+  if (auto r = clean_producer_snapshots(_fs, _dir, _log_end, 2); !r) return r;
+  return load_producers(options.clean_shutdown);
+}
+
+sresult<void> log::load_producers(bool clean) {
+  _producers.clear();
+  auto snapshot = read_latest_producer_snapshot(_fs, _dir, _log_end);
+  if (!snapshot) return failure(snapshot.error());
+  model::offset from = _segments.front()->base_offset();
+  _has_producer_snapshots = snapshot->has_value();
+  if (*snapshot) {
+    auto decoded = producer_state::decode((*snapshot)->blob);
+    if (decoded) {
+      _producers = std::move(*decoded);
+      from = std::max(from, (*snapshot)->offset);
+    } else {
+      logger("storage")->error("{}: producer snapshot at {} does not decode; replaying the log",
+                               _dir, (*snapshot)->offset.value());
+    }
+  } else if (clean) {
+    return {};  // a clean close with producer state always leaves a snapshot
+  }
+  if (from >= _log_end) return {};
+  size_t replayed = 0;
+  auto scanned = scan_batch_headers(from, [&](const batch_info& info) {
+    _producers.replay(info);
+    ++replayed;
+  });
+  if (!scanned) return scanned;
+  logger("storage")->debug("{}: producer state from offset {}: {} batches replayed, {} producers",
+                           _dir, from.value(), replayed, _producers.size());
+  return {};
 }
 
 sresult<void> log::load_segments() {
@@ -162,20 +193,29 @@ sresult<void> log::rebuild_epochs(const error& why) {
   logger("storage")->error("{}: {}; rebuilding the leader-epoch cache from the log", _dir,
                            why.describe());
   std::vector<epoch_entry> entries;
+  auto scanned = scan_batch_headers(_segments.front()->base_offset(), [&](const batch_info& info) {
+    if (info.leader_epoch.value() >= 0 &&
+        (entries.empty() || info.leader_epoch > entries.back().epoch)) {
+      entries.push_back({info.leader_epoch, info.base_offset});
+    }
+  });
+  if (!scanned) return scanned;
+  return _epochs.reset(std::move(entries));
+}
+
+sresult<void> log::scan_batch_headers(model::offset from,
+                                      const std::function<void(const batch_info&)>& fn) {
   for (const auto& s : _segments) {
+    if (s->next_offset() <= from) continue;
     batch_scanner scanner(*s->log_file(), 0, s->size_bytes(), false);
     for (;;) {
       auto next = scanner.next();
       if (!next) return failure(next.error());
       if (!*next) break;
-      const auto& info = (*next)->info;
-      if (info.leader_epoch.value() >= 0 &&
-          (entries.empty() || info.leader_epoch > entries.back().epoch)) {
-        entries.push_back({info.leader_epoch, info.base_offset});
-      }
+      if ((*next)->info.base_offset >= from) fn((*next)->info);
     }
   }
-  return _epochs.reset(std::move(entries));
+  return {};
 }
 
 }  // namespace sluice::storage

@@ -35,11 +35,13 @@ log_manager::~log_manager() {
   if (_started) (void)stop();
 }
 
-log_open_options log_manager::base_options() const {
+log_open_options log_manager::base_options(const model::topic_partition& tp) const {
   log_open_options o;
   o.clock = _config.clock;
   o.group_commit = _config.group_commit;
-  o.post = _config.post;
+  if (_config.post) {
+    o.post = [post = _config.post, tp](std::function<void()> fn) { post(tp, std::move(fn)); };
+  }
   return o;
 }
 
@@ -71,7 +73,7 @@ sresult<std::vector<log_manager::load_job>> log_manager::scan_dir(const std::str
     auto tp = parse_partition_dir_name(name);
     if (!tp) continue;  // checkpoint files, the marker, anything else
     if (_config.skip && _config.skip(*tp)) continue;
-    load_job job{log_dir, path, *tp, base_options()};
+    load_job job{log_dir, path, *tp, base_options(*tp)};
     job.options.clean_shutdown = clean;
     if (auto it = recovery_points.find(*tp); it != recovery_points.end()) {
       job.options.recovery_point = it->second;
@@ -209,7 +211,7 @@ sresult<log*> log_manager::create(const model::topic_partition& tp,
     if (counts[d] < counts[dir]) dir = d;
   }
   if (!overrides.empty()) _topic_overrides[tp.topic] = overrides;
-  auto options = base_options();
+  auto options = base_options(tp);
   options.clean_shutdown = true;  // a new directory has nothing to recover
   auto l = log::open(_fs, join_path(dir, partition_dir_name(tp)), tp, *config, options);
   if (!l) return failure(l.error());

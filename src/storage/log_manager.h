@@ -35,7 +35,8 @@ struct log_manager_config {
   std::function<int64_t()> clock;                // milliseconds; system clock when empty
   compaction_budget compaction;                  // per housekeeping pass of one log
   flusher* group_commit = nullptr;               // shared by every log; see log_open_options
-  std::function<void(std::function<void()>)> post;
+  // Runs a function on the shard that owns `tp` (log_open_options::post for each log).
+  std::function<void(const model::topic_partition& tp, std::function<void()>)> post;
   // Partition directories that another owner holds and the manager must neither load nor
   // touch (the metadata log's `__cluster_metadata-0`). Empty: load every partition directory.
   std::function<bool(const model::topic_partition&)> skip;
@@ -103,7 +104,7 @@ class log_manager {
   // Runs fn(0) .. fn(count - 1) on load_threads threads, the caller's included.
   void run_parallel(size_t count, const std::function<void(size_t)>& fn) const;
   sresult<void> remove_tree(const std::string& path);
-  log_open_options base_options() const;
+  log_open_options base_options(const model::topic_partition& tp) const;
 
   file_system& _fs;
   log_manager_config _config;

@@ -82,7 +82,9 @@ sresult<void> log::truncate_to(model::offset offset) {
   set_cleaned_offset(std::min(cleaned_offset(), _log_end));
   if (auto r = _epochs.truncate_from_end(_log_end); !r) return r;
   logger("storage")->info("{}: truncated to offset {}", _dir, _log_end.value());
-  return clean_producer_snapshots(_fs, _dir, _log_end, 2);
+  if (auto r = clean_producer_snapshots(_fs, _dir, _log_end, 2); !r) return r;
+  // Batches past the new end are gone: rebuild the producer state without them.
+  return load_producers(false);
 }
 
 sresult<void> log::advance_log_start_offset(model::offset offset) {

@@ -127,6 +127,13 @@ sresult<void> log::close() {
   if (!_failed) {
     outcome = flush();
     if (outcome) outcome = _segments.back()->seal();
+    if (outcome) {
+      // A failed snapshot costs only a longer replay at the next start.
+      if (auto r = snapshot_producers(); !r) {
+        logger("storage")->error("{}: producer snapshot at close failed: {}", _dir,
+                                 r.error().describe());
+      }
+    }
   } else {
     outcome = failure(make_error(errc::log_failed, fmt::format("{} failed", _dir)));
   }

@@ -1,9 +1,9 @@
 #pragma once
 
 // Producer-state snapshots: `<20-digit offset>.snapshot` files beside the segments
-// (docs/format/producer_snapshot.md). Storage treats the content as an opaque blob that the
-// produce path defines; it frames it with a magic, a version, a length and a CRC32C, writes it
-// atomically, returns the newest intact one and removes those a truncation invalidates.
+// (docs/format/producer_snapshot.md). The content is producer_state's blob; this file frames it
+// with a magic, a version, a length and a CRC32C, writes it atomically, returns the newest
+// intact one and removes those a truncation invalidates.
 //
 // Free functions over a partition directory; the partition's shard is the only caller.
 

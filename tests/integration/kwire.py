@@ -338,6 +338,58 @@ def response_header_version(api_key: int, version: int) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+# Record batches (v2), built by hand so that a test controls every field
+
+def zigzag(v: int) -> bytes:
+    """Kafka's signed varint/varlong."""
+    out = bytearray()
+    u = (v << 1) ^ (v >> 63)
+    while True:
+        b = u & 0x7F
+        u >>= 7
+        if u:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def _crc32c_table():
+    table = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        table.append(c)
+    return table
+
+
+_CRC32C_TABLE = _crc32c_table()
+
+
+def crc32c(data: bytes) -> int:
+    c = 0xFFFFFFFF
+    for b in data:
+        c = _CRC32C_TABLE[(c ^ b) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
+
+
+def record_batch(values, producer_id=-1, epoch=-1, sequence=-1, attributes=0, timestamp=0,
+                 magic=2, crc=None) -> bytes:
+    """One uncompressed batch of records with these values (no keys, no headers). The CRC is
+    computed unless the test gives one."""
+    records = b""
+    for i, value in enumerate(values):
+        body = bytes([0]) + zigzag(0) + zigzag(i) + zigzag(-1) + zigzag(len(value)) + value + \
+            zigzag(0)
+        records += zigzag(len(body)) + body
+    after_crc = struct.pack(">hiqqqhii", attributes, len(values) - 1, timestamp, timestamp,
+                            producer_id, epoch, sequence, len(values)) + records
+    header = struct.pack(">qiib", 0, 4 + 1 + 4 + len(after_crc), -1, magic)
+    return header + struct.pack(">I", crc32c(after_crc) if crc is None else crc) + after_crc
+
+
+# ---------------------------------------------------------------------------------------------
 # Sockets
 
 IO_DEADLINE_S = 20.0

@@ -214,27 +214,9 @@ def test_long_poll_wakes_on_append(broker):
 # ---------------------------------------------------------------------------------------------
 # Bad batches over a raw socket (Produce v3), answered per partition as Kafka does.
 
-def zigzag(v):
-    out = bytearray()
-    u = (v << 1) ^ (v >> 63)
-    while True:
-        b = u & 0x7F
-        u >>= 7
-        if u:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
 def batch_v2(value: bytes, magic=2, crc=0):
     """One batch of one record; the CRC is whatever the test says (0: wrong)."""
-    body = bytes([0]) + zigzag(0) + zigzag(0) + zigzag(-1) + zigzag(len(value)) + value + \
-        zigzag(0)
-    record = zigzag(len(body)) + body
-    after_crc = struct.pack(">hiqqqhii", 0, 0, 0, 0, -1, -1, -1, 1) + record
-    header = struct.pack(">qiib", 0, 4 + 1 + 4 + len(after_crc), -1, magic)
-    return header + struct.pack(">I", crc) + after_crc
+    return kwire.record_batch([value], magic=magic, crc=crc)
 
 
 def produce_v3_error(broker, topic, records: bytes) -> int:

@@ -255,5 +255,21 @@ TEST_F(controller_topics, replay_equals_live_state) {
   EXPECT_EQ(replayed->deleted[0].name, "b");
 }
 
+TEST_F(controller_topics, producer_ids_come_in_durable_blocks_and_never_repeat) {
+  std::vector<int64_t> ids;
+  for (int i = 0; i < controller::producer_id_block_size + 2; ++i) {
+    auto id = ctl.next_producer_id();
+    ASSERT_TRUE(id) << id.error().message;
+    ids.push_back(*id);
+  }
+  for (size_t i = 1; i < ids.size(); ++i) EXPECT_EQ(ids[i], ids[i - 1] + 1);
+  EXPECT_EQ(h.image_now()->next_producer_id(), 2 * controller::producer_id_block_size);
+  // After a restart the new controller starts past every block taken before.
+  harness again(log);
+  auto next = again.ctl.next_producer_id();
+  ASSERT_TRUE(next);
+  EXPECT_EQ(*next, 2 * controller::producer_id_block_size);
+}
+
 }  // namespace
 }  // namespace sluice::cluster

@@ -28,6 +28,7 @@ std::vector<metadata_record> one_of_each() {
       config_set_record{config_resource_type::broker, "", "log.retention.ms", ""},
       config_removed_record{config_resource_type::broker, "1", "log.segment.bytes"},
       topic_deleted_record{some_id(1), "orders"},
+      producer_ids_record{model::node_id(1), int64_t{1} << 40},
   };
 }
 

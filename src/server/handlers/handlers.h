@@ -29,5 +29,6 @@ asio::awaitable<handler_outcome> describe_topic_partitions(request_context& ctx)
 asio::awaitable<handler_outcome> produce(request_context& ctx);
 asio::awaitable<handler_outcome> fetch(request_context& ctx);
 asio::awaitable<handler_outcome> list_offsets(request_context& ctx);
+asio::awaitable<handler_outcome> init_producer_id(request_context& ctx);
 
 }  // namespace sluice::server::handlers

@@ -3,9 +3,11 @@
 //
 // acks=0 gets no response (and, as in Kafka, a failed partition closes the connection so that
 // the producer notices); acks=1 and acks=-1 are answered after the append: on a single node the
-// ISR is this broker, and a log whose flush settings ask for it syncs inline on append. Batches
-// of idempotent or transactional producers are stored as plain data (no sequence checks yet).
-// LogAppendTime topics get their batches stamped on the owner shard just before the append.
+// ISR is this broker, and a log whose flush.messages asks for it is synced (group commit) before
+// the answer. Batches of idempotent producers are checked against the partition's producer
+// state (storage/producer_state.h): a retry is answered with the original offsets, a gap with
+// OUT_OF_ORDER_SEQUENCE_NUMBER, an old epoch with INVALID_PRODUCER_EPOCH. LogAppendTime topics
+// get their batches stamped on the owner shard just before the append.
 
 #include "protocol/messages/produce.h"
 
@@ -32,6 +34,12 @@ int16_t kafka_error(partition_errc code) {
       return static_cast<int16_t>(error_code::unsupported_for_message_format);
     case partition_errc::message_too_large:
       return static_cast<int16_t>(error_code::message_too_large);
+    case partition_errc::unsupported_compression:
+      return static_cast<int16_t>(error_code::unsupported_compression_type);
+    case partition_errc::out_of_order_sequence:
+      return static_cast<int16_t>(error_code::out_of_order_sequence_number);
+    case partition_errc::invalid_producer_epoch:
+      return static_cast<int16_t>(error_code::invalid_producer_epoch);
     case partition_errc::offset_out_of_range:
       return static_cast<int16_t>(error_code::offset_out_of_range);
     case partition_errc::storage_error:
@@ -112,7 +120,8 @@ asio::awaitable<handler_outcome> produce(request_context& ctx) {
         continue;
       }
       auto bytes = p.records.memory();
-      if (auto valid = validate_produce_records(bytes, limits.batch_bytes_max); !valid) {
+      if (auto valid = validate_produce_records(bytes, limits.batch_bytes_max, ctx.version() >= 7);
+          !valid) {
         topic_out.partition_responses.push_back(
             failed(p.index, kafka_error(valid.error().code), valid.error().message));
         continue;

@@ -7,6 +7,7 @@
 #include "protocol/messages/describe_topic_partitions.h"
 #include "protocol/messages/fetch.h"
 #include "protocol/messages/incremental_alter_configs.h"
+#include "protocol/messages/init_producer_id.h"
 #include "protocol/messages/list_offsets.h"
 #include "protocol/messages/metadata.h"
 #include "protocol/messages/produce.h"
@@ -29,6 +30,7 @@ void register_all(api_registry& registry) {
   registry.add<protocol::produce_request>(produce, /*advertised_min_version=*/0);
   registry.add<protocol::fetch_request>(fetch);
   registry.add<protocol::list_offsets_request>(list_offsets);
+  registry.add<protocol::init_producer_id_request>(init_producer_id);
 }
 
 }  // namespace sluice::server::handlers

@@ -12,11 +12,23 @@ std::vector<uint8_t> one_batch(
   return protocol::batch_builder(codec).add(1000, std::nullopt, protocol::bytes_of(value)).build();
 }
 
-TEST(partition_ops, valid_batches_pass) {
+TEST(partition_ops, one_valid_batch_passes_and_two_are_refused) {
   auto bytes = one_batch("a");
   auto second = one_batch("b", protocol::compression_codec::gzip);
-  bytes.insert(bytes.end(), second.begin(), second.end());
   EXPECT_TRUE(validate_produce_records(bytes, 1 << 20));
+  EXPECT_TRUE(validate_produce_records(second, 1 << 20));
+  bytes.insert(bytes.end(), second.begin(), second.end());
+  auto r = validate_produce_records(bytes, 1 << 20);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, partition_errc::invalid_record);  // Kafka: one batch per partition
+}
+
+TEST(partition_ops, zstd_needs_produce_v7) {
+  auto bytes = one_batch("a", protocol::compression_codec::zstd);
+  EXPECT_TRUE(validate_produce_records(bytes, 1 << 20, true));
+  auto r = validate_produce_records(bytes, 1 << 20, false);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, partition_errc::unsupported_compression);
 }
 
 TEST(partition_ops, bad_crc_is_a_corrupt_message) {
@@ -51,10 +63,10 @@ TEST(partition_ops, batch_above_max_message_bytes_is_too_large) {
   EXPECT_TRUE(validate_produce_records(bytes, static_cast<int64_t>(bytes.size())));
 }
 
-TEST(partition_ops, empty_record_set_is_a_corrupt_message) {
+TEST(partition_ops, empty_record_set_is_an_invalid_record) {
   auto r = validate_produce_records({}, 100);
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, partition_errc::corrupt_message);
+  EXPECT_EQ(r.error().code, partition_errc::invalid_record);
 }
 
 TEST(partition_ops, log_append_time_stamp_keeps_the_batch_valid) {
@@ -62,7 +74,6 @@ TEST(partition_ops, log_append_time_stamp_keeps_the_batch_valid) {
   auto second = one_batch("b", protocol::compression_codec::zstd);
   bytes.insert(bytes.end(), second.begin(), second.end());
   stamp_log_append_time(bytes, 123456789);
-  ASSERT_TRUE(validate_produce_records(bytes, 1 << 20));
   size_t pos = 0;
   for (int i = 0; i < 2; ++i) {
     // validate_batch wants exactly one batch.

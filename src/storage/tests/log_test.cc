@@ -303,22 +303,6 @@ TEST(log, follower_append_keeps_assigned_offsets_and_rejects_going_back) {
   EXPECT_EQ(l->epochs().latest_epoch(), model::leader_epoch(4));
 }
 
-TEST(log, producer_snapshots_follow_the_log_end_and_truncation) {
-  log_fixture f;
-  auto l = f.open();
-  for (int i = 0; i < 3; ++i) append(*l, make_batch(2, 10, f.clock_ms));
-  std::vector<uint8_t> at6{6};
-  ASSERT_TRUE(l->write_producer_snapshot(at6).has_value());
-  for (int i = 0; i < 3; ++i) append(*l, make_batch(2, 10, f.clock_ms));
-  std::vector<uint8_t> at12{12};
-  ASSERT_TRUE(l->write_producer_snapshot(at12).has_value());
-  EXPECT_EQ((*l->latest_producer_snapshot())->blob, at12);
-  EXPECT_TRUE(std::filesystem::exists(f.log_dir + "/00000000000000000012.snapshot"));
-  ASSERT_TRUE(l->truncate_to(model::offset(8)).has_value());
-  EXPECT_FALSE(std::filesystem::exists(f.log_dir + "/00000000000000000012.snapshot"));
-  EXPECT_EQ((*l->latest_producer_snapshot())->offset, model::offset(6));
-}
-
 TEST(log, record_too_large_and_garbage_are_rejected_before_writing) {
   log_fixture f;
   f.config.max_message_bytes = 500;
