@@ -593,6 +593,15 @@ constexpr config_def defs[] = {
      key_status::active,
      "Sluice: request bytes one connection may have in flight before the broker stops reading "
      "from it (one request is always accepted)."},
+    {"sluice.legacy.api.versions.enable",
+     t::boolean,
+     "true",
+     0,
+     0,
+     {},
+     key_status::active,
+     "Sluice: also serve the API versions that Apache Kafka 4.0 removed (KIP-896), for older "
+     "clients; false refuses them as Kafka 4 does (the connection is closed)."},
     {"sluice.shards",
      t::int32,
      "0",

@@ -30,9 +30,20 @@ const api_entry* api_registry::find(int16_t key) const {
   return (at != _entries.end() && at->key == key) ? &*at : nullptr;
 }
 
-api_registry make_api_registry() {
+void api_registry::drop_legacy_versions() {
+  for (auto& e : _entries) {
+    if (e.legacy_max_version < e.min_version) continue;
+    const bool advertised_below = e.advertised_min_version < e.min_version;
+    e.min_version = static_cast<int16_t>(e.legacy_max_version + 1);
+    if (!advertised_below) e.advertised_min_version = e.min_version;
+    e.legacy_max_version = -1;
+  }
+}
+
+api_registry make_api_registry(bool legacy_versions) {
   api_registry registry;
   handlers::register_all(registry);
+  if (!legacy_versions) registry.drop_legacy_versions();
   return registry;
 }
 

@@ -23,6 +23,9 @@ struct api_entry {
   int16_t advertised_min_version = 0;
   int16_t max_version = 0;
   handler_fn handler = nullptr;
+  // The versions up to this one are those Kafka 4 removed (KIP-896), served unless the broker
+  // is set to Kafka 4's floors; -1 when there are none.
+  int16_t legacy_max_version = -1;
 };
 
 class api_registry {
@@ -31,10 +34,13 @@ class api_registry {
   template <typename Request>
   void add(handler_fn handler, int16_t advertised_min_version = Request::min_version) {
     add(api_entry{Request::api_key, api_name(Request::api_key), Request::min_version,
-                  advertised_min_version, Request::max_version, handler});
+                  advertised_min_version, Request::max_version, handler,
+                  Request::legacy_max_version});
   }
   void add(api_entry entry);
   static std::string_view api_name(int16_t key);
+  // Stops serving (and advertising) the legacy versions: Kafka 4's floors.
+  void drop_legacy_versions();
 
   const api_entry* find(int16_t key) const;
   std::span<const api_entry> entries() const { return _entries; }  // sorted by key
@@ -43,7 +49,8 @@ class api_registry {
   std::vector<api_entry> _entries;
 };
 
-// The registry with every handler this broker has.
-api_registry make_api_registry();
+// The registry with every handler this broker has; `legacy_versions` keeps the versions Kafka 4
+// removed (sluice.legacy.api.versions.enable).
+api_registry make_api_registry(bool legacy_versions = true);
 
 }  // namespace sluice::server

@@ -184,7 +184,7 @@ result<std::unique_ptr<broker>, std::string> broker::start(const config::broker_
   b->_context.node_id = cfg.node_id();
   b->_context.cluster_id = b->_dirs.cluster_id();
   b->_context.rack = cfg.get_string("broker.rack");
-  b->_context.registry = make_api_registry();
+  b->_context.registry = make_api_registry(cfg.get_bool("sluice.legacy.api.versions.enable"));
   read_limits(cfg, b->_context);
   if (auto started = b->start_controller(); !started) return failure(started.error());
   if (auto started = b->start_partitions(); !started) return failure(started.error());

@@ -256,4 +256,52 @@ asio::awaitable<offset_lookup> lookup_offset(partition_registry& registry,
   });
 }
 
+namespace {
+
+legacy_offsets legacy_on_owner(storage::log* l, int64_t timestamp, int32_t max_count,
+                               bool from_consumer) {
+  std::vector<std::pair<int64_t, int64_t>> offset_times;  // (offset, time), ascending
+  const auto& segments = l->segments();
+  for (const auto& s : segments) {
+    auto ts = s->largest_timestamp();
+    if (!ts) return {storage_failure(ts.error()), {}};
+    offset_times.emplace_back(std::max(s->base_offset(), l->log_start_offset()).value(),
+                              ts->value());
+  }
+  if (!segments.back()->empty())
+    offset_times.emplace_back(l->log_end_offset().value(), l->now_ms());
+  int64_t start = -1;
+  if (timestamp == latest_timestamp) {
+    start = static_cast<int64_t>(offset_times.size()) - 1;
+  } else if (timestamp == earliest_timestamp) {
+    start = 0;
+  } else {
+    start = static_cast<int64_t>(offset_times.size()) - 1;
+    while (start >= 0 && offset_times[static_cast<size_t>(start)].second > timestamp) --start;
+  }
+  legacy_offsets out;
+  for (int64_t i = start; i >= 0 && static_cast<int64_t>(out.offsets.size()) < max_count; --i)
+    out.offsets.push_back(offset_times[static_cast<size_t>(i)].first);
+  if (from_consumer) {
+    const int64_t hw = l->high_watermark().value();
+    if (std::any_of(out.offsets.begin(), out.offsets.end(), [&](int64_t o) { return o > hw; })) {
+      std::erase_if(out.offsets, [&](int64_t o) { return o > hw; });
+      out.offsets.insert(out.offsets.begin(), hw);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+asio::awaitable<legacy_offsets> lookup_legacy_offsets(partition_registry& registry,
+                                                      model::topic_partition tp, int64_t timestamp,
+                                                      int32_t max_count, bool from_consumer) {
+  return registry.run_on_owner(
+      tp, [tp, timestamp, max_count, from_consumer](storage::log* l) -> legacy_offsets {
+        if (l == nullptr) return legacy_offsets{not_hosted(tp), {}};
+        return legacy_on_owner(l, timestamp, max_count, from_consumer);
+      });
+}
+
 }  // namespace sluice::server

@@ -109,4 +109,17 @@ inline constexpr int64_t earliest_local_timestamp = -4;
 asio::awaitable<offset_lookup> lookup_offset(partition_registry& registry,
                                              model::topic_partition tp, int64_t timestamp);
 
+// ListOffsets v0: up to `max_count` offsets, newest first, "before" `timestamp`, as Kafka 3.x
+// answered it: the base offset of every segment (the log start for the first) and the log end,
+// each with the time of its segment's newest record (Kafka used the file's mtime); latest
+// starts at the log end, earliest at the log start; a consumer sees nothing above the high
+// watermark.
+struct legacy_offsets {
+  std::optional<partition_error> error;
+  std::vector<int64_t> offsets;
+};
+asio::awaitable<legacy_offsets> lookup_legacy_offsets(partition_registry& registry,
+                                                      model::topic_partition tp, int64_t timestamp,
+                                                      int32_t max_count, bool from_consumer);
+
 }  // namespace sluice::server

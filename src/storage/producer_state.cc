@@ -50,12 +50,12 @@ sequence_check producer_state::check(const producer_entry* entry, const batch_in
     }
   }
   if (entry->batches.empty() || in_sequence(entry->batches.back().last_sequence, first)) return {};
-  return {sequence_verdict::out_of_order,
-          {},
-          fmt::format("producer {} epoch {}: sequence {} follows {}, expected {}",
-                      batch.producer_id, batch.producer_epoch, first,
-                      entry->batches.back().last_sequence,
-                      sequence_after(entry->batches.back().last_sequence, 1))};
+  return {
+      sequence_verdict::out_of_order,
+      {},
+      fmt::format("producer {} epoch {}: sequence {} follows {}, expected {}", batch.producer_id,
+                  batch.producer_epoch, first, entry->batches.back().last_sequence,
+                  sequence_after(entry->batches.back().last_sequence, 1))};
 }
 
 void producer_state::record(producer_entry& entry, const batch_info& batch) {
@@ -84,9 +84,8 @@ void producer_state::replay(const batch_info& batch) {
 }
 
 size_t producer_state::expire(int64_t now_ms, int64_t expiration_ms) {
-  return std::erase_if(_producers, [&](const auto& p) {
-    return now_ms - p.second.last_timestamp >= expiration_ms;
-  });
+  return std::erase_if(
+      _producers, [&](const auto& p) { return now_ms - p.second.last_timestamp >= expiration_ms; });
 }
 
 // Blob layout (docs/format/producer_snapshot.md), big-endian:

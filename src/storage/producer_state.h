@@ -34,7 +34,7 @@ struct producer_batch {
 };
 
 struct producer_entry {
-  int16_t epoch = -1;                 // -1: none seen yet
+  int16_t epoch = -1;                  // -1: none seen yet
   std::deque<producer_batch> batches;  // oldest first, at most producer_state::batches_kept
   int64_t last_timestamp = -1;         // max timestamp of the newest batch (expiry)
   bool operator==(const producer_entry&) const = default;

@@ -84,6 +84,9 @@ def declare_struct(api: md.ApiInfo, s: md.StructInfo, indent: str) -> list[str]:
             f'{i2}static constexpr std::string_view api_name = "{a.name}";',
             f"{i2}static constexpr int16_t min_version = {a.versions.low};",
             f"{i2}static constexpr int16_t max_version = {a.versions.high};",
+            "// The oldest versions, which Kafka 4 removed (KIP-896); -1 when none.",
+            f"{i2}static constexpr int16_t legacy_max_version = "
+            f"{-1 if a.legacy.empty else a.legacy.high};",
             f"{i2}static constexpr int16_t first_flexible_version = {api.first_flexible};",
             f"{i2}static constexpr bool is_request = {'true' if s.message == 'request' else 'false'};",
             "",

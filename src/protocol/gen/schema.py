@@ -15,7 +15,7 @@ PRIMITIVES = {
     "string", "bytes", "records", "uuid",
 }
 NULLABLE_KINDS = {"string", "bytes", "records"}
-API_KEYS = {"key", "versions", "flexible", "unstable"}
+API_KEYS = {"key", "versions", "flexible", "unstable", "legacy"}
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -125,6 +125,15 @@ class Api:
     request: Message
     response: Message
     path: str
+    # The oldest versions, which Apache Kafka 3.9 served and 4.0 removed (KIP-896): "none" or
+    # versions.low..N. The reference definitions start after them.
+    legacy: Versions = dataclasses.field(default_factory=lambda: Versions(empty=True))
+
+    @property
+    def kafka4_versions(self) -> Versions:
+        if self.legacy.empty:
+            return self.versions
+        return Versions(self.legacy.high + 1, self.versions.high)
 
     def is_flexible(self, version: int) -> bool:
         return self.flexible.contains(version)
@@ -231,6 +240,7 @@ def parse_api(path: str) -> Api:
         versions = Versions.parse(attrs["versions"])
         flexible = Versions.parse(attrs["flexible"])
         unstable = int(attrs["unstable"]) if "unstable" in attrs else None
+        legacy = Versions.parse(attrs.get("legacy", "none"))
     except (KeyError, ValueError, IndexError) as e:
         raise SchemaError(f"{path}:{lines[0][0]}: bad api line ({e})") from None
 
@@ -254,8 +264,12 @@ def parse_api(path: str) -> Api:
         if kind not in messages:
             raise SchemaError(f"{path}: no {kind} section")
 
+    if not legacy.empty and (legacy.low != versions.low or legacy.high is None or
+                             legacy.high >= (versions.high or 0)):
+        raise SchemaError(f"{path}:{lines[0][0]}: legacy versions must be the oldest ones, "
+                          f"from {versions.low}, and leave at least one version after them")
     api = Api(name, key, versions, flexible, unstable, structs, messages["request"],
-              messages["response"], path)
+              messages["response"], path, legacy)
     _check(api)
     return api
 

@@ -7,7 +7,8 @@
 For every .api file (every API the broker serves) the matching `<Name>Request.json` and
 `<Name>Response.json` of the reference are read (// comments stripped) and compared: api key,
 valid versions (our max one below theirs, with `unstable=`, when their latest version is
-unstable), flexible versions, and every field recursively and in order: name, type, versions,
+unstable; our `legacy=` versions, which Kafka 4 removed, before theirs and ignored, with the
+fields that only they have), flexible versions, and every field recursively and in order: name, type, versions,
 nullable versions, tag, tagged versions, default, ignorable and map key. Common structs and inline
 structs are compared alike on either side.
 
@@ -228,17 +229,19 @@ class Checker:
         unstable = bool(req.get("latestVersionUnstable", False))
         if ref_versions(resp["validVersions"]) != valid:
             self.report(where, "versions (response)", api.versions, resp["validVersions"])
+        # Our legacy versions (those Kafka 4 removed) come before the reference's range.
+        ours = api.kafka4_versions
         if unstable:
             expected = schema.Versions(valid.low, valid.high - 1) if valid.high > valid.low \
                 else schema.Versions(empty=True)
-            if api.versions != expected:
-                self.report(where, "versions", api.versions,
+            if ours != expected:
+                self.report(where, "versions", ours,
                             f"{valid} with {valid.high} unstable, so {expected}")
             if api.unstable != valid.high:
                 self.report(where, "unstable", api.unstable, valid.high)
         else:
-            if api.versions != valid:
-                self.report(where, "versions", api.versions, valid)
+            if ours != valid:
+                self.report(where, "versions", ours, valid)
             if api.unstable is not None:
                 self.report(where, "unstable", api.unstable, "none (latest version is stable)")
         for kind, doc in (("request", req), ("response", resp)):
@@ -268,7 +271,10 @@ class Checker:
             if t["name"].lower() not in ours_by:
                 self.report(where(t["name"]), "field", "missing", "present")
         for f in ours:
-            if norm_name(f.name) not in theirs_by:
+            # A field of legacy versions only (Kafka 4 removed them) is not in the reference.
+            legacy_only = not api.legacy.empty and f.versions.high is not None and \
+                f.versions.high <= api.legacy.high
+            if norm_name(f.name) not in theirs_by and not legacy_only:
                 self.report(where(f.name), "field", "present", "missing")
         common = [norm_name(f.name) for f in ours if norm_name(f.name) in theirs_by]
         ref_order = [t["name"].lower() for t in theirs if t["name"].lower() in ours_by]
@@ -460,6 +466,12 @@ SELF_MUTATIONS = [
     ("response\n  throttle_time_ms int32    0+  ignorable\n", "response\n",
      "self_check response ThrottleTimeMs field: ours missing, reference present"),
     ("  group_id ", "  group-id ", "self_check schema: does not parse"),
+    # Legacy versions come before the reference's: one too many is a shifted range.
+    ("versions=0-2 flexible=2+", "versions=0-2 legacy=0 flexible=2+",
+     "self_check api versions: ours 1-2"),
+    # A field of legacy versions only is allowed, but not one that reaches Kafka 4's versions.
+    ("  max_wait_ms      int32    0+", "  old_field        int32    0\n  max_wait_ms      int32    0+",
+     "self_check request old_field field: ours present, reference missing"),
 ]
 
 

@@ -14,12 +14,13 @@ namespace {
 using response = protocol::describe_configs_response;
 
 response::describe_configs_resource_result to_kafka(cluster::described_config& c,
-                                                    bool documentation) {
+                                                    bool documentation, int16_t version) {
   response::describe_configs_resource_result out;
   out.name = std::move(c.name);
   out.value = c.sensitive ? std::nullopt : std::move(c.value);
   out.read_only = c.read_only;
   out.config_source = kafka_config_source(c.source);
+  if (version == 0) out.is_default = c.source == cluster::config_source::default_value;
   out.is_sensitive = c.sensitive;
   for (auto& s : c.synonyms) {
     out.synonyms.push_back({std::move(s.name),
@@ -78,7 +79,8 @@ asio::awaitable<handler_outcome> describe_configs(request_context& ctx) {
       // An empty (not null) key list asks for no configs, as in Kafka; the resolver reads an
       // empty list as "every key".
       if (resource.configuration_keys && resource.configuration_keys->empty()) configs->clear();
-      for (auto& c : *configs) result.configs.push_back(to_kafka(c, req->include_documentation));
+      for (auto& c : *configs)
+        result.configs.push_back(to_kafka(c, req->include_documentation, ctx.version()));
     }
     resp.results.push_back(std::move(result));
   }

@@ -27,9 +27,10 @@ asio::awaitable<handler_outcome> init_producer_id(request_context& ctx) {
     } else if (req->transaction_timeout_ms <= 0 || req->transaction_timeout_ms > timeout_max) {
       resp.error_code = static_cast<int16_t>(error_code::invalid_transaction_timeout);
     } else {
-      logger("server")->debug("InitProducerId for transactional id {} from {}: transactions are "
-                              "not supported yet",
-                              *req->transactional_id, ctx.client_address);
+      logger("server")->debug(
+          "InitProducerId for transactional id {} from {}: transactions are "
+          "not supported yet",
+          *req->transactional_id, ctx.client_address);
       resp.error_code = static_cast<int16_t>(error_code::coordinator_not_available);
     }
     co_return respond(ctx, resp);
@@ -45,8 +46,7 @@ asio::awaitable<handler_outcome> init_producer_id(request_context& ctx) {
   });
   auto got = co_await std::move(call);
   if (got.error) {
-    logger("server")->error("InitProducerId from {}: {}", ctx.client_address,
-                            got.error->message);
+    logger("server")->error("InitProducerId from {}: {}", ctx.client_address, got.error->message);
     resp.error_code =
         static_cast<int16_t>(kafka_error(got.error->code, error_code::unknown_server_error));
     co_return respond(ctx, resp);

@@ -47,6 +47,18 @@ asio::awaitable<handler_outcome> list_offsets(request_context& ctx) {
         continue;
       }
       model::topic_partition tp{topic->name, model::partition_id(p.partition_index)};
+      if (ctx.version() == 0) {
+        auto legacy = lookup_legacy_offsets(*broker.partitions, tp, p.timestamp, p.max_num_offsets,
+                                            req->replica_id < 0);
+        auto offsets = co_await std::move(legacy);
+        if (offsets.error) {
+          out.error_code = kafka_error(offsets.error->code);
+        } else {
+          out.old_style_offsets = std::move(offsets.offsets);
+        }
+        topic_out.partitions.push_back(std::move(out));
+        continue;
+      }
       auto call = lookup_offset(*broker.partitions, tp, p.timestamp);
       auto found = co_await std::move(call);
       if (found.error) {

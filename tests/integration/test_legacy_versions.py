@@ -1,0 +1,131 @@
+"""The API versions Apache Kafka 4.0 removed (KIP-896), which Sluice serves by default for older
+clients, and the setting that turns them off (then they are refused as Kafka 4 refuses them).
+
+Requests are built by hand at the old versions, as a pre-2.1 client sends them; a real old
+client (kafka-python with its auto-detected versions) checks the same broker end to end.
+"""
+
+import struct
+
+from confluent_kafka import Producer
+from kafka.admin import KafkaAdminClient, NewTopic as KNewTopic
+
+import kwire
+
+CLIENT_DEADLINE_S = 60
+# API key -> (version Kafka 4 starts at, version Sluice starts at by default)
+FLOORS = {2: (1, 0), 19: (2, 0), 20: (1, 0), 32: (1, 0)}
+
+
+def api_versions(sock):
+    _, body = kwire.call(sock, 18, 3, kwire.api_versions_request(3, 1))
+    return kwire.decode_api_versions(body, 3)["api_keys"]
+
+
+def create_topics_v0(sock, name, partitions):
+    w = kwire.Writer().int32(1).string(name).int32(partitions).int16(1).int32(0).int32(0)
+    w.int32(30000)
+    _, resp = kwire.call(sock, 19, 0, kwire.frame(19, 0, 3, w.bytes()))
+    r = kwire.Reader(resp)
+    assert r.int32() == 1 and r.string() == name
+    code = r.int16()
+    r.expect_end()
+    return code
+
+
+def delete_topics_v0(sock, name):
+    w = kwire.Writer().int32(1).string(name).int32(30000)
+    _, resp = kwire.call(sock, 20, 0, kwire.frame(20, 0, 4, w.bytes()))
+    r = kwire.Reader(resp)
+    assert r.int32() == 1 and r.string() == name
+    code = r.int16()
+    r.expect_end()
+    return code
+
+
+def list_offsets_v0(sock, topic, timestamp, max_offsets):
+    w = kwire.Writer().int32(-1).int32(1).string(topic).int32(1).int32(0)
+    body = w.bytes() + struct.pack(">qi", timestamp, max_offsets)
+    _, resp = kwire.call(sock, 2, 0, kwire.frame(2, 0, 5, body))
+    r = kwire.Reader(resp)
+    assert r.int32() == 1 and r.string() == topic and r.int32() == 1 and r.int32() == 0
+    code = r.int16()
+    offsets = [r.int64() for _ in range(r.int32())]
+    r.expect_end()
+    return code, offsets
+
+
+def describe_configs_v0(sock, topic, keys):
+    w = kwire.Writer().int32(1).int8(2).string(topic).int32(len(keys))
+    for k in keys:
+        w.string(k)
+    _, resp = kwire.call(sock, 32, 0, kwire.frame(32, 0, 6, w.bytes()))
+    r = kwire.Reader(resp)
+    r.int32()  # throttle
+    assert r.int32() == 1
+    code, _message = r.int16(), r.string(nullable=True)
+    assert r.int8() == 2 and r.string() == topic
+    configs = {}
+    for _ in range(r.int32()):
+        name, value = r.string(), r.string(nullable=True)
+        read_only, is_default, sensitive = r.boolean(), r.boolean(), r.boolean()
+        configs[name] = (value, read_only, is_default, sensitive)
+    r.expect_end()
+    return code, configs
+
+
+def test_old_versions_are_advertised_and_served(sluice):
+    b = sluice.start(overrides={"auto.create.topics.enable": "false"})
+    with kwire.connect(b.host, b.port) as s:
+        versions = api_versions(s)
+        for key, (_kafka4, ours) in FLOORS.items():
+            assert versions[key][0] == ours, (key, versions[key])
+        assert create_topics_v0(s, "old-client", 1) == 0
+        assert create_topics_v0(s, "old-client", 1) == 36  # TOPIC_ALREADY_EXISTS
+        code, configs = describe_configs_v0(s, "old-client", ["retention.ms", "cleanup.policy"])
+        assert code == 0
+        assert configs["retention.ms"] == ("604800000", False, True, False)
+        assert configs["cleanup.policy"][0] == "delete"
+        # Empty partition: latest and earliest are both 0.
+        assert list_offsets_v0(s, "old-client", -1, 10) == (0, [0])
+        assert list_offsets_v0(s, "old-client", -2, 10) == (0, [0])
+    p = Producer({"bootstrap.servers": b.bootstrap, "linger.ms": 0})
+    for i in range(25):
+        p.produce("old-client", value=b"x%d" % i, partition=0)
+    assert p.flush(CLIENT_DEADLINE_S) == 0
+    with kwire.connect(b.host, b.port) as s:
+        # Newest first: the log end, then the base offset of the (only) segment.
+        assert list_offsets_v0(s, "old-client", -1, 10) == (0, [25, 0])
+        assert list_offsets_v0(s, "old-client", -1, 1) == (0, [25])
+        assert list_offsets_v0(s, "old-client", -2, 10) == (0, [0])
+        code, _ = list_offsets_v0(s, "no-such-topic", -1, 1)
+        assert code == 3  # UNKNOWN_TOPIC_OR_PARTITION
+        assert delete_topics_v0(s, "old-client") == 0
+        assert delete_topics_v0(s, "old-client") == 3
+
+
+def test_kafka_python_admin_with_auto_detected_versions(sluice):
+    b = sluice.start()
+    admin = KafkaAdminClient(bootstrap_servers=b.bootstrap, request_timeout_ms=30000)
+    try:
+        admin.create_topics([KNewTopic("kp-admin", 2, 1)])
+        assert "kp-admin" in admin.list_topics()
+        admin.delete_topics(["kp-admin"])
+        assert "kp-admin" not in admin.list_topics()
+    finally:
+        admin.close()
+
+
+def test_setting_off_refuses_old_versions_as_kafka_4(sluice):
+    b = sluice.start(overrides={"sluice.legacy.api.versions.enable": "false"})
+    with kwire.connect(b.host, b.port) as s:
+        versions = api_versions(s)
+        for key, (kafka4, _ours) in FLOORS.items():
+            assert versions[key][0] == kafka4, (key, versions[key])
+        assert versions[0][0] == 0  # Produce is advertised from v0 regardless, as Kafka 4 does
+    s = kwire.connect(b.host, b.port)
+    w = kwire.Writer().int32(1).string("refused").int32(1).int16(1).int32(0).int32(0).int32(1000)
+    s.sendall(kwire.frame(19, 0, 9, w.bytes()))
+    kwire.wait_closed(s)
+    s.close()
+    assert "create_topics version 0 is not supported" in b.log()
