@@ -33,9 +33,8 @@ const api_entry* api_registry::find(int16_t key) const {
 void api_registry::drop_legacy_versions() {
   for (auto& e : _entries) {
     if (e.legacy_max_version < e.min_version) continue;
-    const bool advertised_below = e.advertised_min_version < e.min_version;
     e.min_version = static_cast<int16_t>(e.legacy_max_version + 1);
-    if (!advertised_below) e.advertised_min_version = e.min_version;
+    if (!e.advertise_dropped_legacy) e.advertised_min_version = e.min_version;
     e.legacy_max_version = -1;
   }
 }

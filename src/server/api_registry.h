@@ -17,25 +17,28 @@ struct api_entry {
   int16_t key = 0;
   std::string_view name;
   int16_t min_version = 0;  // lowest version served
-  // Lowest version advertised in ApiVersions; below min_version only where Kafka advertises
+  // Lowest version advertised in ApiVersions; below min_version only where Kafka 4 advertises
   // versions it no longer serves (Produce v0-v2: librdkafka disables compression unless it sees
-  // them). Requests at those versions are refused like any unsupported version.
+  // them), which happens when the legacy versions are off. Requests at those versions are
+  // refused like any unsupported version.
   int16_t advertised_min_version = 0;
   int16_t max_version = 0;
   handler_fn handler = nullptr;
   // The versions up to this one are those Kafka 4 removed (KIP-896), served unless the broker
   // is set to Kafka 4's floors; -1 when there are none.
   int16_t legacy_max_version = -1;
+  // Keeps advertising the legacy versions when they are not served (Kafka 4 does for Produce).
+  bool advertise_dropped_legacy = false;
 };
 
 class api_registry {
  public:
   // Registers the handler of `Request` over the versions its schema serves.
   template <typename Request>
-  void add(handler_fn handler, int16_t advertised_min_version = Request::min_version) {
+  void add(handler_fn handler, bool advertise_dropped_legacy = false) {
     add(api_entry{Request::api_key, api_name(Request::api_key), Request::min_version,
-                  advertised_min_version, Request::max_version, handler,
-                  Request::legacy_max_version});
+                  Request::min_version, Request::max_version, handler, Request::legacy_max_version,
+                  advertise_dropped_legacy});
   }
   void add(api_entry entry);
   static std::string_view api_name(int16_t key);

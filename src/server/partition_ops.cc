@@ -10,6 +10,7 @@
 #include "base/assert.h"
 #include "protocol/big_endian.h"
 #include "protocol/crc32c.h"
+#include "protocol/legacy_records.h"
 #include "protocol/record_batch.h"
 
 namespace sluice::server {
@@ -102,6 +103,17 @@ result<void, partition_error> validate_produce_records(std::span<const uint8_t> 
         fmt::format("batch of producer {} has no sequence number", header->producer_id)});
   }
   return {};
+}
+
+result<std::vector<uint8_t>, partition_error> upconvert_produce_records(
+    std::span<const uint8_t> message_set) {
+  auto converted = protocol::upconvert_message_set(message_set);
+  if (!converted) {
+    if (converted.error().code == protocol::batch_errc::bad_magic)
+      return failure(partition_error{partition_errc::corrupt_message, converted.error().message});
+    return failure(batch_failure(converted.error(), message_set));
+  }
+  return std::move(*converted);
 }
 
 namespace {

@@ -61,6 +61,12 @@ struct append_item {
   bool log_append_time = false;  // message.timestamp.type=LogAppendTime: stamp the batches
 };
 
+// Produce v0-v2: the message set (formats 0/1) as one v2 batch (protocol/legacy_records.h), with
+// the Kafka error a damaged set gets. Runs on the handler's shard; the caller then validates the
+// batch like any other.
+result<std::vector<uint8_t>, partition_error> upconvert_produce_records(
+    std::span<const uint8_t> message_set);
+
 // LogAppendTime: sets the timestamp-type attribute and max timestamp of every batch in
 // `records` (validated) to `now_ms` and recomputes their CRCs, as Kafka does.
 void stamp_log_append_time(std::span<uint8_t> records, int64_t now_ms);

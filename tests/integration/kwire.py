@@ -11,6 +11,7 @@ import socket
 import struct
 import time
 import uuid
+import zlib
 
 API_VERSIONS = 18
 METADATA = 3
@@ -389,6 +390,19 @@ def record_batch(values, producer_id=-1, epoch=-1, sequence=-1, attributes=0, ti
     return header + struct.pack(">I", crc32c(after_crc) if crc is None else crc) + after_crc
 
 
+def legacy_message_set(values, magic=1, timestamp=0) -> bytes:
+    """Uncompressed messages of format 0 or 1 (Produce v0-v2), offsets 0..n-1, null keys."""
+    out = b""
+    for i, value in enumerate(values):
+        body = struct.pack(">bb", magic, 0)
+        if magic == 1:
+            body += struct.pack(">q", timestamp)
+        body += struct.pack(">i", -1) + struct.pack(">i", len(value)) + value
+        message = struct.pack(">I", zlib.crc32(body)) + body
+        out += struct.pack(">qi", i, len(message)) + message
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # Sockets
 
@@ -449,3 +463,18 @@ def wait_closed(sock: socket.socket, timeout: float = IO_DEADLINE_S) -> bytes:
 
 def random_topic_id() -> bytes:
     return uuid.uuid4().bytes
+
+
+def produce(sock: socket.socket, topic: str, records: bytes, version: int = 3,
+            partition: int = 0, acks: int = -1):
+    """Produce (v0..v8, non-flexible) of one partition; returns (error code, base offset)."""
+    w = Writer()
+    if version >= 3:
+        w.string(None)  # transactional id
+    w.int16(acks).int32(10000).int32(1).string(topic).int32(1).int32(partition)
+    body = w.bytes() + struct.pack(">i", len(records)) + records
+    _, resp = call(sock, 0, version, frame(0, version, 9, body))
+    r = Reader(resp)
+    assert r.int32() == 1 and r.string() == topic
+    assert r.int32() == 1 and r.int32() == partition
+    return r.int16(), r.int64()

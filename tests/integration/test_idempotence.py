@@ -131,16 +131,8 @@ def init_producer_id(sock, transactional_id=None, timeout_ms=60000):
     return r.int16(), r.int64(), r.int16()
 
 
-def produce(sock, topic, records, version=3, partition=0):
-    """Produce v3..v8 of one partition; returns (error code, base offset)."""
-    w = kwire.Writer().string(None).int16(-1).int32(10000).int32(1).string(topic)
-    w.int32(1).int32(partition)
-    body = w.bytes() + struct.pack(">i", len(records)) + records
-    _, resp = kwire.call(sock, 0, version, kwire.frame(0, version, 9, body))
-    r = kwire.Reader(resp)
-    assert r.int32() == 1 and r.string() == topic
-    assert r.int32() == 1 and r.int32() == partition
-    return r.int16(), r.int64()
+def produce(sock, topic, records, version=3):
+    return kwire.produce(sock, topic, records, version)
 
 
 def log_end(sock, topic):

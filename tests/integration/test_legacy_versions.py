@@ -129,3 +129,22 @@ def test_setting_off_refuses_old_versions_as_kafka_4(sluice):
     kwire.wait_closed(s)
     s.close()
     assert "create_topics version 0 is not supported" in b.log()
+
+
+def test_setting_off_advertises_produce_v0_but_refuses_it(sluice):
+    """Kafka 4 advertises Produce from v0 (librdkafka turns compression off otherwise) but
+    closes the connection of a Produce below v3."""
+    broker = sluice.start(overrides={"sluice.legacy.api.versions.enable": "false"})
+    sock = kwire.connect(broker.host, broker.port)
+    versions = api_versions(sock)
+    assert versions[0][0] == 0 and versions[0][1] >= 9
+    # A Produce v1 request (empty body is enough: the version is refused before decoding).
+    sock.sendall(kwire.frame(0, 1, 2, b""))
+    kwire.wait_closed(sock)
+    sock.close()
+    # The broker keeps serving.
+    sock = kwire.connect(broker.host, broker.port)
+    _, body = kwire.call(sock, 18, 3, kwire.api_versions_request(3, 3))
+    assert kwire.decode_api_versions(body, 3)["error_code"] == 0
+    sock.close()
+    assert "produce version 1 is not supported" in broker.log()

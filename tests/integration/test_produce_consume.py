@@ -350,21 +350,3 @@ def test_librdkafka_really_compresses(broker, compression, codec):
     assert all(err is None for err, _, _ in reports)
     codecs = stored_codecs(broker.data_dir, topic)
     assert codecs and set(codecs) == {codec}, codecs
-
-
-def test_produce_v0_to_v2_advertised_but_refused(sluice):
-    broker = sluice.start()
-    sock = kwire.connect(broker.host, broker.port)
-    _, body = kwire.call(sock, 18, 3, kwire.api_versions_request(3, 1))
-    versions = kwire.decode_api_versions(body, 3)["api_keys"]
-    assert versions[0][0] == 0 and versions[0][1] >= 9
-    # A Produce v1 request (empty body is enough: the version is refused before decoding).
-    sock.sendall(kwire.frame(0, 1, 2, b""))
-    kwire.wait_closed(sock)
-    sock.close()
-    # The broker keeps serving.
-    sock = kwire.connect(broker.host, broker.port)
-    _, body = kwire.call(sock, 18, 3, kwire.api_versions_request(3, 3))
-    assert kwire.decode_api_versions(body, 3)["error_code"] == 0
-    sock.close()
-    assert "produce version 1 is not supported" in broker.log()

@@ -95,6 +95,10 @@ asio::awaitable<handler_outcome> produce(request_context& ctx) {
   // explains why); `slots` says which response entry each append fills.
   response resp;
   std::vector<append_item> appends;
+  // Produce v0-v2 carry message formats 0/1: each is converted to one v2 batch, kept here until
+  // the appends are done (moving the outer vector keeps each buffer where it is).
+  std::vector<std::vector<uint8_t>> converted;
+  const bool legacy_format = ctx.version() < 3;
   std::vector<std::pair<size_t, size_t>> slots;  // (topic, partition) index in resp
   for (auto& t : req->topic_data) {
     response::topic_produce_response topic_out;
@@ -120,6 +124,16 @@ asio::awaitable<handler_outcome> produce(request_context& ctx) {
         continue;
       }
       auto bytes = p.records.memory();
+      if (legacy_format) {
+        auto up = upconvert_produce_records(bytes);
+        if (!up) {
+          topic_out.partition_responses.push_back(
+              failed(p.index, kafka_error(up.error().code), up.error().message));
+          continue;
+        }
+        converted.push_back(std::move(*up));
+        bytes = converted.back();
+      }
       if (auto valid = validate_produce_records(bytes, limits.batch_bytes_max, ctx.version() >= 7);
           !valid) {
         topic_out.partition_responses.push_back(

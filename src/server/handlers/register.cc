@@ -27,7 +27,7 @@ void register_all(api_registry& registry) {
   registry.add<protocol::describe_cluster_request>(describe_cluster);
   registry.add<protocol::describe_topic_partitions_request>(describe_topic_partitions);
   // Kafka 4 advertises Produce from v0 though it serves v3 and up (see api_entry).
-  registry.add<protocol::produce_request>(produce, /*advertised_min_version=*/0);
+  registry.add<protocol::produce_request>(produce, /*advertise_dropped_legacy=*/true);
   registry.add<protocol::fetch_request>(fetch);
   registry.add<protocol::list_offsets_request>(list_offsets);
   registry.add<protocol::init_producer_id_request>(init_producer_id);
