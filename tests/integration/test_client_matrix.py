@@ -109,8 +109,11 @@ def test_round_trip(matrix, client, codec):
     broker, topic, expected = matrix.produce(client, codec)
     got = clients.consume(client, broker, topic, PARTITIONS, RECORDS)
     clients.assert_same_records(got, expected, PARTITIONS)
-    # The client really compressed: every stored batch carries the codec.
-    assert stored_codecs(broker, topic) == {CODEC_IDS[codec]}
+    # The client really compressed: the stored batches carry the codec. librdkafka and
+    # kafka-python send a batch uncompressed when compressing does not make it smaller (a small
+    # last batch), so some may have none.
+    stored = stored_codecs(broker, topic)
+    assert CODEC_IDS[codec] in stored and stored <= {0, CODEC_IDS[codec]}, stored
 
 
 @pytest.mark.parametrize("producer,consumer",
