@@ -10,6 +10,7 @@ with bytes in base64.
 
 import base64
 import fcntl
+import functools
 import json
 import os
 import subprocess
@@ -46,9 +47,10 @@ def run(args, stdin=None, env=None, cwd=None, timeout=CLIENT_DEADLINE_S):
     return done.returncode, done.stdout, done.stderr.decode(errors="replace")
 
 
+@functools.lru_cache(maxsize=None)
 def sarama_binary() -> Path:
-    """Builds tests/clients/sarama into the build tree (Go's cache makes a rebuild cheap); a
-    lock keeps test files that run in parallel from building it at the same time."""
+    """Builds tests/clients/sarama into the build tree, once per test run (Go's cache makes a
+    rebuild cheap); a lock keeps test files that run in parallel from building it at once."""
     out = work_dir() / "sarama_client"
     env = dict(os.environ, GOPATH=DEBIAN_GOPATH, GO111MODULE="off", GOFLAGS="",
                GOCACHE=str(work_dir() / "go-cache"), CGO_ENABLED="1")

@@ -7,6 +7,7 @@ result per operation: {"op", "error": Kafka error code or 0 (-1: not a Kafka err
 """
 
 import json
+import time
 
 import pytest
 
@@ -21,6 +22,11 @@ TOPIC_ALREADY_EXISTS = 36
 INVALID_CONFIG = 40
 
 DEFAULT_RETENTION_MS = "604800000"
+
+
+def recent_base_ms():
+    """A CreateTime an hour ago, in whole seconds: well inside the 7 days of retention."""
+    return (int(time.time()) - 3600) * 1000
 
 
 @pytest.fixture
@@ -116,7 +122,7 @@ def test_kafkajs_topic_admin(broker):
 def test_kafkajs_offsets_by_timestamp(broker):
     kafkajs_admin(broker, [{"op": "create", "topic": "times", "partitions": 2,
                             "replication": 1}])
-    base = 1_600_000_000_000
+    base = recent_base_ms()
     records = [{"p": i % 2, "k": b"k", "v": str(i).encode(), "h": [], "ts": base + 1000 * i}
                for i in range(100)]
     clients.produce("kafkajs", broker, "times", "none", records)
@@ -207,7 +213,7 @@ def test_sarama_describe_config_v0_is_refused_as_kafka_4_does(broker):
 def test_sarama_offsets_by_time(broker):
     sarama_admin(broker, [{"op": "create", "topic": "times", "partitions": 1,
                            "replication": 1}])
-    base = 1_600_000_000_000
+    base = recent_base_ms()
     records = [{"p": 0, "k": b"k", "v": str(i).encode(), "h": [], "ts": base + 1000 * i}
                for i in range(100)]
     clients.produce("sarama", broker, "times", "gzip", records)

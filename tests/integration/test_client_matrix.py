@@ -20,7 +20,9 @@ from conftest import SluiceLauncher
 
 RECORDS = 10_000
 PARTITIONS = 4
-BASE_TS = 1_700_000_000_000
+# Recent CreateTimes: records older than retention.ms (7 days) would be deleted by the retention
+# check if the run is slow enough to reach it.
+BASE_TS = int(time.time() * 1000) - 3_600_000
 CODEC_IDS = {"none": 0, "gzip": 1, "snappy": 2, "lz4": 3, "zstd": 4}
 
 LIBRDKAFKA_LZ4 = pytest.mark.xfail(
