@@ -376,16 +376,20 @@ def crc32c(data: bytes) -> int:
 
 
 def record_batch(values, producer_id=-1, epoch=-1, sequence=-1, attributes=0, timestamp=0,
-                 magic=2, crc=None) -> bytes:
-    """One uncompressed batch of records with these values (no keys, no headers). The CRC is
-    computed unless the test gives one."""
+                 magic=2, crc=None, record_count=None, last_offset_delta=None) -> bytes:
+    """One uncompressed batch of records with these values (no keys, no headers). The CRC,
+    record_count and last_offset_delta are the right ones unless the test gives others."""
     records = b""
     for i, value in enumerate(values):
         body = bytes([0]) + zigzag(0) + zigzag(i) + zigzag(-1) + zigzag(len(value)) + value + \
             zigzag(0)
         records += zigzag(len(body)) + body
-    after_crc = struct.pack(">hiqqqhii", attributes, len(values) - 1, timestamp, timestamp,
-                            producer_id, epoch, sequence, len(values)) + records
+    if record_count is None:
+        record_count = len(values)
+    if last_offset_delta is None:
+        last_offset_delta = len(values) - 1
+    after_crc = struct.pack(">hiqqqhii", attributes, last_offset_delta, timestamp, timestamp,
+                            producer_id, epoch, sequence, record_count) + records
     header = struct.pack(">qiib", 0, 4 + 1 + 4 + len(after_crc), -1, magic)
     return header + struct.pack(">I", crc32c(after_crc) if crc is None else crc) + after_crc
 
@@ -479,60 +483,9 @@ def produce(sock: socket.socket, topic: str, records: bytes, version: int = 3,
     assert r.int32() == 1 and r.int32() == partition
     return r.int16(), r.int64()
 # ---------------------------------------------------------------------------------------------
-# Produce (v3-v8, not flexible) and record batches (magic 2), for tests that send batches no
-# client would: each field of the batch can be set wrong on purpose.
+# Produce v3-v8 (not flexible), with batches from record_batch()
 
 PRODUCE = 0
-
-
-def _crc32c_table():
-    table = []
-    for n in range(256):
-        c = n
-        for _ in range(8):
-            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-        table.append(c)
-    return table
-
-
-_CRC32C = _crc32c_table()
-
-
-def crc32c(data: bytes) -> int:
-    crc = 0xFFFFFFFF
-    for b in data:
-        crc = _CRC32C[(crc ^ b) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
-
-
-def zigzag_varint(v: int) -> bytes:
-    u = (v << 1) ^ (v >> 63)
-    return Writer().uvarint(u & 0xFFFFFFFFFFFFFFFF).bytes()
-
-
-def record(offset_delta: int, key, value, timestamp_delta=0) -> bytes:
-    """One record of a magic-2 batch, no headers."""
-    body = bytes([0]) + zigzag_varint(timestamp_delta) + zigzag_varint(offset_delta)
-    for field in (key, value):
-        body += zigzag_varint(-1) if field is None else zigzag_varint(len(field)) + field
-    body += zigzag_varint(0)
-    return zigzag_varint(len(body)) + body
-
-
-def record_batch(values, record_count=None, last_offset_delta=None, timestamp=0, crc=None) -> bytes:
-    """An uncompressed magic-2 batch of `values` (keyless records). record_count,
-    last_offset_delta and crc default to the right values."""
-    records = b"".join(record(i, None, v) for i, v in enumerate(values))
-    if record_count is None:
-        record_count = len(values)
-    if last_offset_delta is None:
-        last_offset_delta = len(values) - 1
-    after_crc = struct.pack(">hiqqqhii", 0, last_offset_delta, timestamp, timestamp, -1, -1, -1,
-                            record_count) + records
-    if crc is None:
-        crc = crc32c(after_crc)
-    return struct.pack(">qiib", 0, 4 + 1 + 4 + len(after_crc), -1, 2) + \
-        struct.pack(">I", crc) + after_crc
 
 
 def produce_request(version: int, correlation_id: int, topic: str, partition: int,
