@@ -56,7 +56,7 @@ async function produce(bootstrap, topic, codec) {
   const producer = kafka(bootstrap).producer({ allowAutoTopicCreation: false })
   await producer.connect()
   const out = []
-  const chunk = 1000
+  const chunk = 5000
   for (let i = 0; i < records.length; i += chunk) {
     const messages = records.slice(i, i + chunk).map(r => ({
       partition: r.p,
