@@ -198,13 +198,24 @@ def test_sarama_topic_admin(broker):
     assert r[8]["partitions"] == 4
 
 
-def test_sarama_describe_config_v0_is_refused_as_kafka_4_does(broker):
+def test_sarama_describe_config_v0(sluice):
     # sarama 1.22's ClusterAdmin.DescribeConfig always sends DescribeConfigs v0, which Kafka 4
-    # no longer serves (KIP-896): the broker closes the connection and sarama reports it.
-    sarama_admin(broker, [{"op": "create", "topic": "v0", "partitions": 1, "replication": 1}])
-    r = sarama_admin(broker, [{"op": "describe_configs_v0", "topic": "v0", "names": []}])
-    assert r[0]["error"] == -1 and r[0]["configs"] == {}, r
-    assert "describe_configs version 0 is not supported" in broker.log()
+    # removed (KIP-896) and Sluice serves unless sluice.legacy.api.versions.enable=false.
+    b = sluice.start()
+    sarama_admin(b, [{"op": "create", "topic": "v0", "partitions": 1, "replication": 1,
+                      "configs": {"retention.ms": "1234"}}])
+    r = sarama_admin(b, [{"op": "describe_configs_v0", "topic": "v0",
+                          "names": ["retention.ms", "segment.bytes"]}])
+    assert r[0]["error"] == NONE, r
+    assert r[0]["configs"]["retention.ms"]["value"] == "1234"
+    assert r[0]["configs"]["retention.ms"]["default"] is False
+    assert r[0]["configs"]["segment.bytes"]["default"] is True
+
+    kafka4 = sluice.start(overrides={"sluice.legacy.api.versions.enable": "false"})
+    sarama_admin(kafka4, [{"op": "create", "topic": "v0", "partitions": 1, "replication": 1}])
+    r = sarama_admin(kafka4, [{"op": "describe_configs_v0", "topic": "v0", "names": []}])
+    assert r[0]["error"] == -1 and r[0]["configs"] == {}, r  # the connection was closed
+    assert "describe_configs version 0 is not supported" in kafka4.log()
 
 
 @pytest.mark.xfail(strict=True, reason="sarama 1.22 leaves max_timestamp at -1 in the batches "
