@@ -79,7 +79,8 @@ result<message_view, batch_error> read_entry(std::span<const uint8_t> in, size_t
     return true;
   };
   if (!bytes_field(m.key) || !bytes_field(m.value) || at != msg.size())
-    return fail(batch_errc::bad_record, fmt::format("message at offset {} does not parse", m.offset));
+    return fail(batch_errc::bad_record,
+                fmt::format("message at offset {} does not parse", m.offset));
   return m;
 }
 
@@ -92,8 +93,8 @@ struct up_record {
 void append_entry(std::vector<uint8_t>& out, int64_t offset, int8_t magic, int8_t attributes,
                   int64_t timestamp, std::optional<std::span<const uint8_t>> key,
                   std::optional<std::span<const uint8_t>> value) {
-  const size_t size = message_header_bytes(magic) + 4 + (key ? key->size() : 0) + 4 +
-                      (value ? value->size() : 0);
+  const size_t size =
+      message_header_bytes(magic) + 4 + (key ? key->size() : 0) + 4 + (value ? value->size() : 0);
   const size_t start = out.size();
   out.resize(start + entry_overhead + size);
   uint8_t* p = out.data() + start;
@@ -228,9 +229,8 @@ std::vector<uint8_t> build_message_set(const std::vector<legacy_message>& messag
   int64_t wrapper_ts = -1;
   for (const auto& m : messages) wrapper_ts = std::max(wrapper_ts, m.timestamp);
   // Format 1 wrappers carry the last inner offset; the inner offsets are relative.
-  append_entry(out, magic == legacy_magic_v1 ? offset - 1 : 0, magic,
-               static_cast<int8_t>(codec), wrapper_ts, std::nullopt,
-               std::span<const uint8_t>(*compressed));
+  append_entry(out, magic == legacy_magic_v1 ? offset - 1 : 0, magic, static_cast<int8_t>(codec),
+               wrapper_ts, std::nullopt, std::span<const uint8_t>(*compressed));
   return out;
 }
 
