@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "base/logging.h"
 #include "storage/leader_epoch_cache.h"
 
 namespace sluice::server {
@@ -34,6 +35,10 @@ delete_records_outcome delete_on_owner(storage::log& l, int64_t offset) {
   if (!target) return {target.error()};
   bool moved = *target > l.log_start_offset();
   if (auto r = l.advance_log_start_offset(*target); !r) return {storage_failure(r.error())};
+  if (moved) {
+    logger("server")->info("{}: log start offset moved to {} by DeleteRecords", l.dir(),
+                           l.log_start_offset().value());
+  }
   return {std::nullopt, l.log_start_offset().value(), moved};
 }
 
