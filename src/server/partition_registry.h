@@ -63,6 +63,8 @@ class partition_registry {
   unsigned shard_of(const model::topic_partition& tp) const { return owner_of(tp, _shards.size()); }
   // The owner among `shard_count` shards; usable before a registry exists (log loading).
   static unsigned owner_of(const model::topic_partition& tp, size_t shard_count);
+  // The log manager; its thread-safe calls only (placements, log_dirs, write_checkpoints).
+  storage::log_manager& logs() const { return _logs; }
   asio::io_context::executor_type executor(unsigned shard) const {
     return _shards[shard].io->get_executor();
   }

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -212,6 +213,13 @@ std::string parent_dir(const std::string& path) {
 std::string join_path(const std::string& dir, const std::string& name) {
   if (!dir.empty() && dir.back() == '/') return dir + name;
   return dir + "/" + name;
+}
+
+sresult<volume_space> volume_space_of(const std::string& path) {
+  struct statvfs st {};
+  if (::statvfs(path.c_str(), &st) != 0) return failure(errno_error(errno, "statvfs " + path));
+  return volume_space{static_cast<uint64_t>(st.f_blocks) * st.f_frsize,
+                      static_cast<uint64_t>(st.f_bavail) * st.f_frsize};
 }
 
 }  // namespace sluice::storage

@@ -64,6 +64,16 @@ class file_system {
 // The POSIX implementation. Stateless and thread-safe; one instance serves the whole process.
 file_system& posix_file_system();
 
+// The size of the file system holding `path` and the bytes an unprivileged writer may still use
+// there (statvfs f_blocks and f_bavail times f_frsize), the figures Java's FileStore
+// getTotalSpace/getUsableSpace give Kafka for DescribeLogDirs. A read-only query of the OS kept
+// outside file_system: there is nothing to inject faults into.
+struct volume_space {
+  uint64_t total_bytes = 0;
+  uint64_t usable_bytes = 0;
+};
+sresult<volume_space> volume_space_of(const std::string& path);
+
 // Reads exactly out.size() bytes unless the file ends first; returns the count read. Loops over
 // short reads.
 sresult<size_t> read_exact(file& f, uint64_t position, std::span<uint8_t> out);

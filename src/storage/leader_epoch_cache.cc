@@ -1,5 +1,8 @@
 #include "storage/leader_epoch_cache.h"
 
+#include <algorithm>
+#include <iterator>
+
 namespace sluice::storage {
 
 leader_epoch_cache::leader_epoch_cache(file_system& fs, std::string path)
@@ -62,15 +65,21 @@ std::optional<model::leader_epoch> leader_epoch_cache::latest_epoch() const {
   return _entries.back().epoch;
 }
 
+std::optional<epoch_entry> epoch_end_offset(std::span<const epoch_entry> entries,
+                                            model::leader_epoch epoch, model::offset log_end) {
+  if (epoch.value() == -1 || entries.empty()) return std::nullopt;
+  if (entries.back().epoch == epoch) return epoch_entry{epoch, log_end};
+  auto higher = std::upper_bound(
+      entries.begin(), entries.end(), epoch,
+      [](model::leader_epoch e, const epoch_entry& entry) { return e < entry.epoch; });
+  if (higher == entries.end()) return std::nullopt;
+  if (higher == entries.begin()) return epoch_entry{epoch, higher->start_offset};
+  return epoch_entry{std::prev(higher)->epoch, higher->start_offset};
+}
+
 std::optional<epoch_entry> leader_epoch_cache::end_offset_for(model::leader_epoch epoch,
                                                               model::offset log_end) const {
-  for (size_t i = _entries.size(); i > 0; --i) {
-    if (_entries[i - 1].epoch <= epoch) {
-      model::offset end = i == _entries.size() ? log_end : _entries[i].start_offset;
-      return epoch_entry{_entries[i - 1].epoch, end};
-    }
-  }
-  return std::nullopt;
+  return epoch_end_offset(_entries, epoch, log_end);
 }
 
 }  // namespace sluice::storage

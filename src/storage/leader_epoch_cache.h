@@ -10,11 +10,17 @@
 // Owned by one partition log; not thread-safe.
 
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "storage/checkpoint.h"
 
 namespace sluice::storage {
+
+// end_offset_for() over any sorted list of entries (OffsetForLeaderEpoch adds the current leader
+// epoch when no batch of it has been written yet, as Kafka's leader records it at election).
+std::optional<epoch_entry> epoch_end_offset(std::span<const epoch_entry> entries,
+                                            model::leader_epoch epoch, model::offset log_end);
 
 class leader_epoch_cache {
  public:
@@ -35,8 +41,12 @@ class leader_epoch_cache {
   sresult<void> truncate_from_start(model::offset start_offset);
 
   std::optional<model::leader_epoch> latest_epoch() const;
-  // For OffsetForLeaderEpoch: the largest epoch <= `epoch` and the offset where the next epoch
-  // starts (or `log_end` for the latest). nullopt when `epoch` precedes every entry.
+  // OffsetForLeaderEpoch, with Kafka's answers (its LeaderEpochFileCache.endOffsetFor): for the
+  // latest epoch, {epoch, log_end}; for an older one, the largest known epoch <= `epoch` and the
+  // start offset of the next higher epoch; for an epoch below every entry, {epoch, start offset
+  // of the first entry} (that data is gone). nullopt (Kafka's UNDEFINED_EPOCH and
+  // UNDEFINED_EPOCH_OFFSET, both -1) for epoch -1, an empty cache, or an epoch above the latest.
+  // The returned entry's start_offset is the END offset of that epoch.
   std::optional<epoch_entry> end_offset_for(model::leader_epoch epoch, model::offset log_end) const;
   const std::vector<epoch_entry>& entries() const { return _entries; }
 

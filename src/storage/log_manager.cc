@@ -283,7 +283,16 @@ sresult<void> log_manager::set_topic_config(const std::string& topic,
   return {};
 }
 
+std::vector<std::pair<model::topic_partition, std::string>> log_manager::placements() const {
+  std::lock_guard lock(_mutex);
+  std::vector<std::pair<model::topic_partition, std::string>> out;
+  out.reserve(_logs.size());
+  for (const auto& [tp, e] : _logs) out.emplace_back(tp, e.dir);
+  return out;
+}
+
 sresult<void> log_manager::write_checkpoints() {
+  std::lock_guard turn(_checkpoint_mutex);
   std::map<std::string, offset_map> recovery_points;
   std::map<std::string, offset_map> log_starts;
   std::map<std::string, offset_map> cleaned;

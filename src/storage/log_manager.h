@@ -66,6 +66,10 @@ class log_manager {
   log* get(const model::topic_partition& tp) const;
   std::vector<model::topic_partition> partitions() const;
   size_t size() const;
+  // log.dirs as configured, in order.
+  const std::vector<std::string>& log_dirs() const { return _config.log_dirs; }
+  // Every partition with the log dir that holds it (DescribeLogDirs). Any thread.
+  std::vector<std::pair<model::topic_partition, std::string>> placements() const;
 
   // Records topic-level overrides for `topic` and applies them, on top of the broker defaults,
   // to every partition of it. New settings affect segments created from now on. This calls
@@ -79,6 +83,9 @@ class log_manager {
   }
 
   // Writes recovery-point-offset-checkpoint and log-start-offset-checkpoint in every log dir.
+  // Any thread; concurrent calls are serialised, and each writes values read under its turn,
+  // so a later call never puts older offsets on disk than an earlier one (DeleteRecords writes
+  // them at once while shard 0 writes them every minute).
   sresult<void> write_checkpoints();
   // Periodic work for one log, on its owning shard: flush.ms, retention and compaction every
   // log.retention.check.interval.ms, unlinking segments whose deletion delay has passed.
@@ -109,6 +116,7 @@ class log_manager {
   file_system& _fs;
   log_manager_config _config;
   mutable std::mutex _mutex;
+  std::mutex _checkpoint_mutex;  // taken before _mutex, never after it
   std::map<model::topic_partition, entry> _logs;
   std::map<std::string, std::map<std::string, std::string>> _topic_overrides;
   int64_t _last_retention_ms = 0;

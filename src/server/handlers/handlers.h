@@ -30,5 +30,8 @@ asio::awaitable<handler_outcome> produce(request_context& ctx);
 asio::awaitable<handler_outcome> fetch(request_context& ctx);
 asio::awaitable<handler_outcome> list_offsets(request_context& ctx);
 asio::awaitable<handler_outcome> init_producer_id(request_context& ctx);
+asio::awaitable<handler_outcome> offset_for_leader_epoch(request_context& ctx);
+asio::awaitable<handler_outcome> delete_records(request_context& ctx);
+asio::awaitable<handler_outcome> describe_log_dirs(request_context& ctx);
 
 }  // namespace sluice::server::handlers

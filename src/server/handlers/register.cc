@@ -1,15 +1,18 @@
 #include "protocol/messages/alter_configs.h"
 #include "protocol/messages/create_partitions.h"
 #include "protocol/messages/create_topics.h"
+#include "protocol/messages/delete_records.h"
 #include "protocol/messages/delete_topics.h"
 #include "protocol/messages/describe_cluster.h"
 #include "protocol/messages/describe_configs.h"
+#include "protocol/messages/describe_log_dirs.h"
 #include "protocol/messages/describe_topic_partitions.h"
 #include "protocol/messages/fetch.h"
 #include "protocol/messages/incremental_alter_configs.h"
 #include "protocol/messages/init_producer_id.h"
 #include "protocol/messages/list_offsets.h"
 #include "protocol/messages/metadata.h"
+#include "protocol/messages/offset_for_leader_epoch.h"
 #include "protocol/messages/produce.h"
 #include "server/handlers/handlers.h"
 
@@ -31,6 +34,9 @@ void register_all(api_registry& registry) {
   registry.add<protocol::fetch_request>(fetch);
   registry.add<protocol::list_offsets_request>(list_offsets);
   registry.add<protocol::init_producer_id_request>(init_producer_id);
+  registry.add<protocol::offset_for_leader_epoch_request>(offset_for_leader_epoch);
+  registry.add<protocol::delete_records_request>(delete_records);
+  registry.add<protocol::describe_log_dirs_request>(describe_log_dirs);
 }
 
 }  // namespace sluice::server::handlers

@@ -55,16 +55,39 @@ TEST(leader_epoch_cache, assign_truncate_and_end_offsets) {
   ASSERT_TRUE(cache.assign(model::leader_epoch(1), model::offset(5)).has_value());  // not newer
   ASSERT_TRUE(cache.assign(model::leader_epoch(3), model::offset(10)).has_value());
   ASSERT_TRUE(cache.assign(model::leader_epoch(4), model::offset(20)).has_value());
-  EXPECT_EQ(cache.end_offset_for(model::leader_epoch(2), model::offset(30))->start_offset,
-            model::offset(10));
-  EXPECT_EQ(cache.end_offset_for(model::leader_epoch(4), model::offset(30))->start_offset,
-            model::offset(30));
+  EXPECT_EQ(cache.end_offset_for(model::leader_epoch(2), model::offset(30)),
+            (epoch_entry{model::leader_epoch(1), model::offset(10)}));
+  EXPECT_EQ(cache.end_offset_for(model::leader_epoch(4), model::offset(30)),
+            (epoch_entry{model::leader_epoch(4), model::offset(30)}));
   ASSERT_TRUE(cache.truncate_from_end(model::offset(15)).has_value());
   ASSERT_TRUE(cache.truncate_from_start(model::offset(12)).has_value());
   leader_epoch_cache again(posix_file_system(), dir / "leader-epoch-checkpoint");
   ASSERT_TRUE(again.load().has_value());
   ASSERT_EQ(again.entries().size(), 1u);
   EXPECT_EQ(again.entries()[0], (epoch_entry{model::leader_epoch(3), model::offset(12)}));
+}
+
+// Kafka's answers (LeaderEpochFileCache.endOffsetFor) for every case OffsetForLeaderEpoch meets.
+TEST(leader_epoch_cache, end_offset_for_answers_as_kafka_does) {
+  temp_dir dir;
+  leader_epoch_cache cache(posix_file_system(), dir / "leader-epoch-checkpoint");
+  ASSERT_TRUE(cache.load().has_value());
+  auto end_of = [&](int32_t epoch) {
+    return cache.end_offset_for(model::leader_epoch(epoch), model::offset(50));
+  };
+  EXPECT_EQ(end_of(0), std::nullopt);  // empty cache
+  ASSERT_TRUE(cache.assign(model::leader_epoch(2), model::offset(10)).has_value());
+  ASSERT_TRUE(cache.assign(model::leader_epoch(5), model::offset(20)).has_value());
+  ASSERT_TRUE(cache.assign(model::leader_epoch(7), model::offset(40)).has_value());
+  using e = epoch_entry;
+  EXPECT_EQ(end_of(-1), std::nullopt);                                   // UNDEFINED_EPOCH
+  EXPECT_EQ(end_of(1), (e{model::leader_epoch(1), model::offset(10)}));  // before every epoch
+  EXPECT_EQ(end_of(2), (e{model::leader_epoch(2), model::offset(20)}));
+  EXPECT_EQ(end_of(3), (e{model::leader_epoch(2), model::offset(20)}));  // a gap: floor epoch
+  EXPECT_EQ(end_of(5), (e{model::leader_epoch(5), model::offset(40)}));
+  EXPECT_EQ(end_of(6), (e{model::leader_epoch(5), model::offset(40)}));
+  EXPECT_EQ(end_of(7), (e{model::leader_epoch(7), model::offset(50)}));  // latest: log end
+  EXPECT_EQ(end_of(8), std::nullopt);                                    // above the latest
 }
 
 TEST(producer_snapshot, newest_intact_snapshot_wins) {

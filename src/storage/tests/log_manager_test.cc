@@ -283,3 +283,52 @@ TEST(log_manager, skipped_partitions_are_neither_loaded_nor_touched) {
 }
 
 }  // namespace sluice::storage
+
+namespace sluice::storage {
+
+// DeleteRecords writes the checkpoints at once so that the new log start offset survives even
+// a kill -9; this is what it relies on.
+TEST(log_manager, write_checkpoints_records_an_advanced_log_start_at_once) {
+  fixture f;
+  log_manager m(f.fs, f.config(1));
+  ASSERT_TRUE(m.start().has_value());
+  auto l = *m.create(tp("t", 0));
+  fill(*l, 5, f.clock_ms);
+  ASSERT_TRUE(l->advance_log_start_offset(model::offset(7)).has_value());
+  ASSERT_TRUE(m.write_checkpoints().has_value());
+  auto on_disk = read_offset_checkpoint(f.fs, f.dir / "d0/log-start-offset-checkpoint");
+  ASSERT_TRUE(on_disk.has_value());
+  EXPECT_EQ(on_disk->at(tp("t", 0)), model::offset(7));
+  ASSERT_TRUE(m.stop().has_value());
+}
+
+TEST(log_manager, placements_name_the_log_dir_of_every_partition) {
+  fixture f;
+  log_manager m(f.fs, f.config(2));
+  ASSERT_TRUE(m.start().has_value());
+  for (int p = 0; p < 3; ++p) ASSERT_TRUE(m.create(tp("x", p)).has_value());
+  ASSERT_EQ(m.log_dirs().size(), 2u);
+  auto placed = m.placements();
+  ASSERT_EQ(placed.size(), 3u);
+  std::map<std::string, int> per_dir;
+  for (const auto& [partition, dir] : placed) {
+    EXPECT_TRUE(std::filesystem::exists(dir + "/" + partition_dir_name(partition))) << dir;
+    ++per_dir[dir];
+  }
+  EXPECT_EQ(per_dir[m.log_dirs()[0]], 2);
+  EXPECT_EQ(per_dir[m.log_dirs()[1]], 1);
+  ASSERT_TRUE(m.stop().has_value());
+}
+
+TEST(volume_space, reports_the_volume_of_a_directory_and_fails_for_a_missing_one) {
+  temp_dir dir;
+  auto space = volume_space_of(dir.path());
+  ASSERT_TRUE(space.has_value());
+  EXPECT_GT(space->total_bytes, 0u);
+  EXPECT_LE(space->usable_bytes, space->total_bytes);
+  auto missing = volume_space_of(dir / "nope");
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code, errc::not_found);
+}
+
+}  // namespace sluice::storage
