@@ -13,6 +13,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   # real Kafka clients for the integration tests and the load generator
   librdkafka-dev kcat python3-confluent-kafka python3-kafka python3-pytest
+  # make bench: loopback TCP bandwidth beside the broker's figures
+  iperf3
 )
 
 missing=()
