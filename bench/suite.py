@@ -103,6 +103,10 @@ class Broker:
         args = [str(SLUICE), "start",
                 "--override", f"listeners=PLAINTEXT://127.0.0.1:{self.port}",
                 "--override", f"log.dirs={self.data_dir}"]
+        # Kafka's default listen backlog (50) overflows when 1,000 clients connect at once: the
+        # kernel then drops handshakes and data until TCP retransmits, with waits up to minutes
+        # (docs/performance.md). The null sink listens with 4096 too.
+        args += ["--override", "socket.listen.backlog.size=4096"]
         self.err = open(self.log_path, "ab")
         t0 = time.monotonic()
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self.err,
@@ -236,14 +240,22 @@ def iperf3_loopback(seconds):
     port = free_port()
     server = subprocess.Popen(["iperf3", "-s", "-1", "-p", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # The server serves one client (-1), so readiness is not probed with a connection: the
+    # client is retried until the server listens.
+    error = "iperf3 server did not start"
     try:
-        wait_connectable(port)
-        p = subprocess.run(["iperf3", "-c", "127.0.0.1", "-p", str(port), "-t", str(seconds),
-                            "-J"], capture_output=True, text=True, timeout=seconds + 60)
-        data = json.loads(p.stdout)
-        bps = data["end"]["sum_received"]["bits_per_second"]
-        return {"mb_s": bps / 8 / 1e6, "seconds": seconds}
-    except (OSError, ValueError, KeyError, subprocess.TimeoutExpired, RuntimeError) as e:
+        for _ in range(50):
+            p = subprocess.run(["iperf3", "-c", "127.0.0.1", "-p", str(port), "-t",
+                                str(seconds), "-J"], capture_output=True, text=True,
+                               timeout=seconds + 60)
+            data = json.loads(p.stdout) if p.stdout.strip() else {}
+            if "sum_received" in data.get("end", {}):
+                bps = data["end"]["sum_received"]["bits_per_second"]
+                return {"mb_s": bps / 8 / 1e6, "seconds": seconds}
+            error = data.get("error", p.stderr.strip())
+            time.sleep(0.1)
+        return {"error": error}
+    except (OSError, ValueError, KeyError, subprocess.TimeoutExpired) as e:
         return {"error": str(e)}
     finally:
         server.kill()
@@ -320,6 +332,7 @@ def run_suite(work):
     null["rates"] = rate_runs(sink, "null", rate_seconds, consume=False)
     null["p10k"] = loadgen(sink, "null-p10k", partitions=partitions_10k, records=records_10k,
                            record_size=1024, acks="1")
+    loadgen(sink, "null-conn", mode="create", partitions=6)
     null["connections"] = conn_bench(sink, "null-conn", 6, 1000, conn_seconds)
     sink.stop()
     results["null_sink"] = null

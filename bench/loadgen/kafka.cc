@@ -84,11 +84,13 @@ topic_result create_topic(const options& o) {
     if (nt == nullptr) fail(std::string("NewTopic: ") + err);
     rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
     rd_kafka_AdminOptions_t* ao = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-    rd_kafka_AdminOptions_set_operation_timeout(ao, 60000, err, sizeof err);
+    // Creating many partitions can take a broker a while: wait up to 5 minutes.
+    rd_kafka_AdminOptions_set_request_timeout(ao, 300000, err, sizeof err);
+    rd_kafka_AdminOptions_set_operation_timeout(ao, 300000, err, sizeof err);
     rd_kafka_CreateTopics(rk, &nt, 1, ao, q);
-    rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 120000);
+    rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 310000);
     if (ev == nullptr) {
-      out.error = "CreateTopics: no answer within 120 s";
+      out.error = "CreateTopics: no answer within 310 s";
     } else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
       out.error = std::string("CreateTopics: ") + rd_kafka_event_error_string(ev);
     } else {
@@ -205,7 +207,9 @@ void run_producer(const options& o, int index, int64_t count, double rate, produ
       if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) fail(std::string("produce: ") + rd_kafka_err2str(e));
       rd_kafka_poll(rk, 1);
     }
-    if ((k & 63) == 0) rd_kafka_poll(rk, 0);
+    // Delivery reports are timed when they are served: at a fixed rate, after every record
+    // (the sleeps between records are short), flat out every 64 records.
+    if (rate > 0 || (k & 63) == 0) rd_kafka_poll(rk, 0);
   }
   // Waits for the outstanding acknowledgments; "progress" is any delivery report.
   int64_t last_progress = now_ns();
@@ -295,7 +299,15 @@ void run_consumer(consume_run::state& s, int index) {
   std::vector<rd_kafka_message_t*> batch(4096);
   int64_t last_progress = now_ns();
   while (!s.stop.load(std::memory_order_relaxed) && !mine.empty()) {
-    ssize_t n = rd_kafka_consume_batch_queue(queue, 100, batch.data(), batch.size());
+    // Waits for one record, then takes what else is queued without waiting:
+    // rd_kafka_consume_batch_queue with a timeout waits for a full batch, which would add up to
+    // the timeout to every record's latency.
+    ssize_t n = 0;
+    batch[0] = rd_kafka_consume_queue(queue, 100);
+    if (batch[0] != nullptr) {
+      ssize_t more = rd_kafka_consume_batch_queue(queue, 0, batch.data() + 1, batch.size() - 1);
+      n = 1 + std::max<ssize_t>(more, 0);
+    }
     int64_t now = now_ns();
     if (n <= 0) {
       if (now - last_progress > static_cast<int64_t>(o.idle_timeout_s * 1e9)) {
