@@ -178,8 +178,10 @@ def run_json(args, what):
         if line.startswith("{"):
             out = json.loads(line)
     if p.returncode != 0:
-        out["error"] = f"exit code {p.returncode}: {p.stderr.strip()[-500:]}"
-        log(f"    FAILED: {out['error']}")
+        # A failed run contributes no figure to the table; its output is kept for reading.
+        error = f"exit code {p.returncode}: {p.stderr.strip()[-500:]}"
+        log(f"    FAILED: {error}")
+        return {"error": error, "output": out}
     return out
 
 

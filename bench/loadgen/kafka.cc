@@ -75,6 +75,9 @@ topic_result create_topic(const options& o) {
   topic_result out;
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   set(conf, "bootstrap.servers", o.brokers);
+  // librdkafka drops a connection whose request has no answer within socket.timeout.ms (60 s),
+  // whatever the admin request timeout says; creating many partitions can take longer.
+  set(conf, "socket.timeout.ms", "300000");
   rd_kafka_t* rk = new_client(RD_KAFKA_PRODUCER, conf);
   char err[512];
   int64_t start = now_ns();
