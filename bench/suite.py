@@ -82,6 +82,10 @@ def wait_connectable(port, deadline_s=30.0):
                 raise RuntimeError(f"nothing accepts on port {port} after {deadline_s} s")
 
 
+def count_dirs(data, prefix):
+    return sum(1 for d in data.iterdir() if d.is_dir() and d.name.startswith(prefix))
+
+
 def proc_kb(pid, key):
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(key + ":"):
@@ -364,12 +368,20 @@ def run_suite(work):
     loadgen(broker, "bench-conn", mode="create", partitions=6)
     b["connections"] = conn_bench(broker, "bench-conn", 6, 1000, conn_seconds)
     b["peak_rss_kb"] = proc_kb(broker.pid, "VmHWM")
+    # Metadata lists the partitions before every directory exists; the restart below is meant
+    # to find them all on disk, so wait for them (and note how long that took).
+    wait_start = time.monotonic()
+    deadline = wait_start + 600
+    while count_dirs(data, "bench-p10k-") < partitions_10k and time.monotonic() < deadline:
+        time.sleep(0.5)
+    b["p10k_dirs_wait_ms"] = (time.monotonic() - wait_start) * 1e3
+    b["p10k_dirs_before_restart"] = count_dirs(data, "bench-p10k-")
     b["stop_exit_code"] = broker.stop()
 
     log("== broker restart with 10,000+ partitions on disk")
     broker = Broker(data, work / "broker.log").start()
     b["startup_10k_ms"] = broker.startup_ms
-    b["partition_dirs"] = sum(1 for _ in data.iterdir() if _.is_dir())
+    b["partition_dirs"] = count_dirs(data, "")
     broker.stop()
     results["broker"] = b
     return results
