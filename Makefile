@@ -1,4 +1,5 @@
 # Sluice's two commands: `make run` and `make test`. Both install what is missing first.
+# `make bench` runs the benchmark suite (bench/README.md).
 
 BUILD_DIR ?= build/release
 ASAN_DIR ?= build/asan
@@ -7,7 +8,7 @@ DATA_DIR ?= data
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build run test test-unit test-asan fuzz format format-check clean
+.PHONY: all deps build run test test-unit test-asan fuzz bench format format-check clean
 
 all: build
 
@@ -25,6 +26,10 @@ run: build
 # Every test: format check, unit + integration tests, the same under ASan+UBSan, bounded fuzzing.
 test: deps
 	@scripts/test.sh
+
+# The benchmark suite: release build, a fresh broker, the machine's limits; about 5-15 minutes.
+bench: deps
+	@BUILD_DIR=$(BUILD_DIR) JOBS=$(JOBS) scripts/bench.sh
 
 format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i

@@ -17,6 +17,8 @@ packages=(
   python3-lz4 python3-snappy python3-zstandard
   # sarama, built from Debian's packaged Go sources by the client-matrix tests
   golang-go golang-github-shopify-sarama-dev
+  # make bench: loopback TCP bandwidth beside the broker's figures
+  iperf3
 )
 
 missing=()
