@@ -1,0 +1,322 @@
+"""Consumer groups and committed offsets with clients no one here wrote: confluent-kafka
+(librdkafka) group consumers joining, leaving and being killed, kafka-python's group consumer
+and admin client, kcat -G, cooperative-sticky and static membership; offsets survive consumer
+and broker restarts. Timeouts are short (session.timeout.ms 6000, no initial rebalance delay)
+so that each test finishes quickly."""
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+from kafka import KafkaAdminClient, KafkaConsumer
+from kafka import TopicPartition as KTopicPartition
+from kafka.errors import KafkaError as KPythonError
+from kafka.structs import OffsetAndMetadata
+
+DEADLINE_S = 60
+GROUP_OVERRIDES = {"group.initial.rebalance.delay.ms": "0", "offsets.topic.num.partitions": "5",
+                   "group.min.session.timeout.ms": "1000"}
+
+
+@pytest.fixture
+def broker(sluice):
+    b = sluice.start(overrides=GROUP_OVERRIDES)
+    yield b
+    assert not b.problems_since(0), b.log()
+
+
+def create_topic(broker, name, partitions):
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    admin.create_topics([NewTopic(name, num_partitions=partitions,
+                                  replication_factor=1)])[name].result(timeout=DEADLINE_S)
+
+
+def produce(broker, topic, count, partitions, prefix="m"):
+    p = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 5})
+    for i in range(count):
+        p.produce(topic, value=f"{prefix}-{i}".encode(), partition=i % partitions)
+    assert p.flush(DEADLINE_S) == 0
+
+
+def group_consumer(broker, group, **conf):
+    config = {"bootstrap.servers": broker.bootstrap, "group.id": group,
+              "auto.offset.reset": "earliest", "session.timeout.ms": 6000,
+              "heartbeat.interval.ms": 500, "enable.auto.commit": False}
+    config.update(conf)
+    return Consumer(config)
+
+
+def wait_until(condition, what, deadline_s=DEADLINE_S):
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def poll_all(consumers, seen, timeout=0.2):
+    """One poll of each consumer; records values in `seen` (value -> count)."""
+    for c in consumers:
+        msg = c.poll(timeout)
+        if msg is not None and msg.error() is None:
+            v = msg.value().decode()
+            seen[v] = seen.get(v, 0) + 1
+
+
+def assignments_cover(consumers, topic, partitions):
+    owned = []
+    for c in consumers:
+        owned += [tp.partition for tp in c.assignment() if tp.topic == topic]
+    return sorted(owned) == list(range(partitions))
+
+
+def test_three_consumers_share_six_partitions_and_survive_leave_and_kill(broker):
+    topic = "shared"
+    create_topic(broker, topic, 6)
+    produce(broker, topic, 600, 6, "a")
+    consumers = [group_consumer(broker, "three") for _ in range(3)]
+    for c in consumers:
+        c.subscribe([topic])
+    seen = {}
+    wait_until(lambda: (poll_all(consumers, seen), assignments_cover(consumers, topic, 6))[-1]
+               and all(len(c.assignment()) == 2 for c in consumers), "three owners of two each")
+    # Records read before the last rebalance without a commit are read again (at least once).
+    wait_until(lambda: (poll_all(consumers, seen), len(seen) >= 600)[-1], "600 records")
+    assert set(seen) == {f"a-{i}" for i in range(600)}
+    for c in consumers:
+        c.commit(asynchronous=False)
+    # One member leaves: the other two take over every partition.
+    consumers[2].close()
+    rest = consumers[:2]
+    wait_until(lambda: (poll_all(rest, seen), assignments_cover(rest, topic, 6))[-1],
+               "two owners after a leave")
+    produce(broker, topic, 120, 6, "b")
+    wait_until(lambda: (poll_all(rest, seen), all(f"b-{i}" in seen for i in range(120)))[-1],
+               "records produced after the leave")
+    for c in rest:
+        c.close()
+
+
+def killed_member(bootstrap, group, topic, ready):
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "session.timeout.ms": 6000,
+                  "heartbeat.interval.ms": 500, "auto.offset.reset": "earliest"})
+    c.subscribe([topic])
+    while True:
+        c.poll(0.2)
+        if c.assignment():
+            ready.set()
+
+
+def test_killed_member_is_expired_and_its_partitions_move(broker):
+    topic = "killed"
+    create_topic(broker, topic, 6)
+    ready = multiprocessing.Event()
+    child = multiprocessing.Process(target=killed_member,
+                                    args=(broker.bootstrap, "kill-group", topic, ready))
+    child.start()
+    try:
+        assert ready.wait(DEADLINE_S)
+        survivor = group_consumer(broker, "kill-group")
+        survivor.subscribe([topic])
+        wait_until(lambda: (survivor.poll(0.2), 0 < len(survivor.assignment()) < 6)[-1],
+                   "a share of the partitions")
+        os.kill(child.pid, signal.SIGKILL)
+        child.join()
+        # The killed member's session expires (6 s); the survivor then owns everything.
+        wait_until(lambda: (survivor.poll(0.2), len(survivor.assignment()) == 6)[-1],
+                   "all partitions after the session timeout")
+        survivor.close()
+    finally:
+        if child.is_alive():
+            child.kill()
+
+
+def consume_group(broker, group, topic, expected, **conf):
+    c = group_consumer(broker, group, **conf)
+    c.subscribe([topic])
+    seen = {}
+    wait_until(lambda: (poll_all([c], seen), len(seen) >= expected)[-1], f"{expected} records")
+    c.commit(asynchronous=False)
+    c.close()
+    return seen
+
+
+def test_committed_offsets_survive_consumer_and_broker_restart(sluice, tmp_path):
+    data = tmp_path / "data"
+    b = sluice.start(overrides=GROUP_OVERRIDES, data_dir=data)
+    create_topic(b, "resume", 3)
+    produce(b, "resume", 90, 3, "first")
+    assert len(consume_group(b, "resumer", "resume", 90)) == 90
+    produce(b, "resume", 30, 3, "second")
+    # A new consumer in the group starts from the committed offsets.
+    seen = consume_group(b, "resumer", "resume", 30)
+    assert sorted(seen) == sorted(f"second-{i}" for i in range(30))
+    b.stop()
+    b = sluice.start(overrides=GROUP_OVERRIDES, data_dir=data)
+    produce(b, "resume", 15, 3, "third")
+    seen = consume_group(b, "resumer", "resume", 15)
+    assert sorted(seen) == sorted(f"third-{i}" for i in range(15))
+    admin = KafkaAdminClient(bootstrap_servers=b.bootstrap)
+    offsets = admin.list_consumer_group_offsets("resumer")
+    assert sum(o.offset for o in offsets.values()) == 135
+    admin.close()
+
+
+def test_kafka_python_group_consumer_and_admin(broker):
+    topic = "kp"
+    create_topic(broker, topic, 2)
+    produce(broker, topic, 40, 2)
+    c = KafkaConsumer(topic, bootstrap_servers=broker.bootstrap, group_id="kp-group",
+                      auto_offset_reset="earliest", enable_auto_commit=False,
+                      session_timeout_ms=6000, heartbeat_interval_ms=500,
+                      consumer_timeout_ms=20000)
+    got = []
+    for msg in c:
+        got.append(msg.value)
+        if len(got) == 40:
+            break
+    assert len(got) == 40
+    c.commit()
+    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
+    groups = dict(admin.list_consumer_groups())
+    assert groups.get("kp-group") == "consumer"
+    described = admin.describe_consumer_groups(["kp-group"])[0]
+    assert described.state == "Stable"
+    assert described.protocol in ("range", "roundrobin")
+    assert len(described.members) == 1
+    offsets = admin.list_consumer_group_offsets("kp-group")
+    assert {tp.partition: o.offset for tp, o in offsets.items()} == {0: 20, 1: 20}
+    # Oversized metadata (offset.metadata.max.bytes 4096) is refused for that partition.
+    with pytest.raises(KPythonError) as e:
+        c.commit({KTopicPartition(topic, 0): OffsetAndMetadata(5, "x" * 5000)})
+    assert "OffsetMetadataTooLarge" in type(e.value).__name__
+    c.close()
+    # The group is empty now: it can be deleted, and then is gone.
+    wait_until(lambda: admin.describe_consumer_groups(["kp-group"])[0].state == "Empty",
+               "the group to be empty")
+    result = admin.delete_consumer_groups(["kp-group"])
+    assert [err.__name__ for _, err in result] == ["NoError"]
+    assert "kp-group" not in dict(admin.list_consumer_groups())
+    admin.close()
+
+
+def test_kcat_balanced_consumer(broker):
+    topic = "kcat-group"
+    create_topic(broker, topic, 3)
+    produce(broker, topic, 30, 3)
+    done = subprocess.run(["kcat", "-b", broker.bootstrap, "-G", "kcat-g", topic, "-o",
+                           "beginning", "-e", "-q", "-X", "session.timeout.ms=6000"],
+                          capture_output=True, text=True, timeout=DEADLINE_S)
+    assert done.returncode == 0, done.stderr
+    assert sorted(done.stdout.split()) == sorted(f"m-{i}" for i in range(30))
+
+
+def test_cooperative_sticky_rebalance(broker):
+    topic = "coop"
+    create_topic(broker, topic, 6)
+    conf = {"partition.assignment.strategy": "cooperative-sticky"}
+    a = group_consumer(broker, "coop-group", **conf)
+    a.subscribe([topic])
+    wait_until(lambda: (a.poll(0.2), len(a.assignment()) == 6)[-1], "a owns everything")
+    b = group_consumer(broker, "coop-group", **conf)
+    b.subscribe([topic])
+    wait_until(lambda: (a.poll(0.1), b.poll(0.1), assignments_cover([a, b], topic, 6))[-1]
+               and len(a.assignment()) == 3, "three partitions each")
+    a.close()
+    b.close()
+
+
+def test_static_member_restart_does_not_rebalance(broker):
+    topic = "static"
+    create_topic(broker, topic, 4)
+    revoked = []
+    other = group_consumer(broker, "static-group", **{"group.instance.id": "other"})
+    other.subscribe([topic], on_revoke=lambda c, parts: revoked.append(len(parts)))
+    s = group_consumer(broker, "static-group", **{"group.instance.id": "restarts"})
+    s.subscribe([topic])
+    wait_until(lambda: (other.poll(0.1), s.poll(0.1), assignments_cover([other, s], topic, 4))[-1]
+               and len(s.assignment()) == 2, "two static members with two partitions each")
+    mine = sorted(tp.partition for tp in s.assignment())
+    revoked.clear()
+    # A static member leaves without LeaveGroup (close() of a static member sends none) and
+    # comes back with the same group.instance.id within the session timeout.
+    s.close()
+    s = group_consumer(broker, "static-group", **{"group.instance.id": "restarts"})
+    s.subscribe([topic])
+    wait_until(lambda: (other.poll(0.1), s.poll(0.1), len(s.assignment()) == 2)[-1],
+               "the restarted member's partitions")
+    assert sorted(tp.partition for tp in s.assignment()) == mine
+    assert revoked == [] and len(other.assignment()) == 2
+    s.close()
+    other.close()
+
+
+def test_confluent_list_groups(broker):
+    topic = "listed"
+    create_topic(broker, topic, 1)
+    c = group_consumer(broker, "listed-group")
+    c.subscribe([topic])
+    wait_until(lambda: (c.poll(0.2), len(c.assignment()) == 1)[-1], "the assignment")
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    groups = {g.id: g for g in admin.list_groups(timeout=10)}
+    assert "listed-group" in groups
+    g = groups["listed-group"]
+    assert g.state == "Stable" and g.protocol_type == "consumer"
+    assert len(g.members) == 1
+    c.close()
+
+
+OFFSET_COMMIT, HEARTBEAT = 8, 12
+ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID = 22, 25
+
+
+def raw_offset_commit(broker, group, generation, member, topic):
+    """OffsetCommit v2 (non-flexible): one partition at offset 1; returns its error code."""
+    import kwire
+    body = (kwire.Writer().string(group).int32(generation).string(member).bytes()
+            + struct_pack(">q", -1)
+            + kwire.Writer().int32(1).string(topic).int32(1).int32(0).bytes()
+            + struct_pack(">q", 1) + kwire.Writer().string("").bytes())
+    with kwire.connect(broker.host, broker.port) as s:
+        _, resp = kwire.call(s, OFFSET_COMMIT, 2, kwire.frame(OFFSET_COMMIT, 2, 7, body))
+    r = kwire.Reader(resp)
+    assert r.int32() == 1 and r.string() == topic and r.int32() == 1 and r.int32() == 0
+    return r.int16()
+
+
+def raw_heartbeat(broker, group, generation, member):
+    import kwire
+    body = kwire.Writer().string(group).int32(generation).string(member).bytes()
+    with kwire.connect(broker.host, broker.port) as s:
+        _, resp = kwire.call(s, HEARTBEAT, 0, kwire.frame(HEARTBEAT, 0, 8, body))
+    return kwire.Reader(resp).int16()
+
+
+def struct_pack(fmt, value):
+    import struct
+    return struct.pack(fmt, value)
+
+
+def test_stale_generation_and_unknown_member_are_refused(broker):
+    topic = "stale"
+    create_topic(broker, topic, 1)
+    c = group_consumer(broker, "stale-group")
+    c.subscribe([topic])
+    wait_until(lambda: (c.poll(0.2), len(c.assignment()) == 1)[-1], "the assignment")
+    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
+    member = admin.describe_consumer_groups(["stale-group"])[0].members[0].member_id
+    admin.close()
+    assert raw_offset_commit(broker, "stale-group", 999, member, topic) == ILLEGAL_GENERATION
+    assert raw_offset_commit(broker, "stale-group", 1, "nobody", topic) == UNKNOWN_MEMBER_ID
+    assert raw_heartbeat(broker, "stale-group", 999, member) == ILLEGAL_GENERATION
+    assert raw_heartbeat(broker, "stale-group", 1, "nobody") == UNKNOWN_MEMBER_ID
+    # A commit with a generation for a group that does not exist is from a stale member too.
+    assert raw_offset_commit(broker, "no-such-group", 3, "m", topic) == ILLEGAL_GENERATION
+    # Without a generation it is a simple consumer's commit, allowed for an unknown group.
+    assert raw_offset_commit(broker, "simple-group", -1, "", topic) == 0
+    c.close()
