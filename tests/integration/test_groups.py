@@ -320,3 +320,54 @@ def test_stale_generation_and_unknown_member_are_refused(broker):
     # Without a generation it is a simple consumer's commit, allowed for an unknown group.
     assert raw_offset_commit(broker, "simple-group", -1, "", topic) == 0
     c.close()
+
+
+FIND_COORDINATOR, METADATA = 10, 3
+COORDINATOR_NOT_AVAILABLE = 15
+
+
+def test_find_coordinator_creates_the_internal_offsets_topic(broker):
+    import kwire
+    with kwire.connect(broker.host, broker.port) as s:
+        # v1: a group key; the first lookup creates __consumer_offsets.
+        body = kwire.Writer().string("any-group").int8(0).bytes()
+        _, resp = kwire.call(s, FIND_COORDINATOR, 1, kwire.frame(FIND_COORDINATOR, 1, 1, body))
+        r = kwire.Reader(resp)
+        r.int32()
+        assert r.int16() == 0
+        r.string(nullable=True)
+        assert (r.int32(), r.string(), r.int32()) == (broker.node_id, broker.host, broker.port)
+        # A transactional id: no transaction coordinator yet.
+        body = kwire.Writer().string("txn").int8(1).bytes()
+        _, resp = kwire.call(s, FIND_COORDINATOR, 1, kwire.frame(FIND_COORDINATOR, 1, 2, body))
+        r = kwire.Reader(resp)
+        r.int32()
+        assert r.int16() == COORDINATOR_NOT_AVAILABLE
+        # v4: several keys in one request (flexible: header v2, response header v1).
+        body = (kwire.Writer().int8(0).uvarint(3).compact_string("a").compact_string("b")
+                .tagged_fields().bytes())
+        s.sendall(kwire.frame(FIND_COORDINATOR, 4, 3, body, header_version=2))
+        _, resp = kwire.split_response(kwire.recv_frame(s), 1)
+        r = kwire.Reader(resp)
+        r.int32()
+        answers = []
+        for _ in range(r.array_length(True)):
+            key, node, host, port, err = (r.compact_string(), r.int32(), r.compact_string(),
+                                          r.int32(), r.int16())
+            r.compact_string(nullable=True)
+            r.tagged_fields()
+            answers.append((key, node, port, err))
+        assert answers == [("a", broker.node_id, broker.port, 0),
+                           ("b", broker.node_id, broker.port, 0)]
+        _, resp = kwire.call(s, METADATA, 1, kwire.metadata_request(1, 4, None))
+        topics = {t["name"]: t for t in kwire.decode_metadata(resp, 1)["topics"]}
+    offsets = topics["__consumer_offsets"]
+    assert offsets["is_internal"] and len(offsets["partitions"]) == 5
+    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
+    from kafka.admin import ConfigResource, ConfigResourceType
+    described = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC,
+                                                       "__consumer_offsets")])
+    configs = {c[0]: c[1] for c in described[0].resources[0][4]}
+    assert configs["cleanup.policy"] == "compact"
+    assert configs["segment.bytes"] == "104857600"
+    admin.close()
