@@ -89,6 +89,9 @@ struct commit_request {
   std::string member_id;
   std::optional<std::string> group_instance_id;
   std::vector<commit_partition> partitions;
+  // OffsetCommit v2-4 retention_time_ms: -1 for the broker's retention, else how long these
+  // offsets are kept from now (stored as an expire timestamp, value version 1, as Kafka does).
+  int64_t retention_time_ms = -1;
 };
 
 struct fetched_offset {

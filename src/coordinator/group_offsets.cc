@@ -104,7 +104,8 @@ std::vector<errc> group_manager::commit(const commit_request& req) {
       results.push_back(errc::offset_metadata_too_large);
       continue;
     }
-    offset_value v{p.offset, p.leader_epoch, std::move(metadata), now, -1};
+    const int64_t expire = req.retention_time_ms >= 0 ? now + req.retention_time_ms : -1;
+    offset_value v{p.offset, p.leader_epoch, std::move(metadata), now, expire};
     records.push_back(offset_record(req.group_id, p.topic, p.partition, &v));
     accepted.emplace_back(i, std::move(v));
     results.push_back(errc::none);

@@ -30,6 +30,15 @@ bytes encode_key(const group_key& key) {
 
 bytes encode_value(const offset_value& value) {
   protocol::writer w;
+  if (value.expire_timestamp_ms >= 0) {
+    // Version 1 is the only one with an expire timestamp (and without a leader epoch).
+    w.write(int16_t{1});
+    w.write(value.offset);
+    w.write(std::string_view(value.metadata), false);
+    w.write(value.commit_timestamp_ms);
+    w.write(value.expire_timestamp_ms);
+    return finish(w);
+  }
   w.write(offset_value_version);
   w.write(value.offset);
   w.write(value.leader_epoch);

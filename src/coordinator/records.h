@@ -8,7 +8,8 @@
 //     2     GroupMetadataKey  group string
 //     (3+ are the records of KIP-848 consumer groups and share groups: skipped)
 //   value = int16 version, then the fields; a null value (tombstone) deletes the key
-//     OffsetCommitValue v0-v4 (written: v3)   offset, [leader epoch v3+], metadata,
+//     OffsetCommitValue v0-v4 (written: v3; v1 when an expire timestamp is set)   offset, [leader
+//     epoch v3+], metadata,
 //                                             commit timestamp, [expire timestamp v1]
 //     GroupMetadataValue v0-v4 (written: v3)  protocol type, generation, protocol, leader,
 //                                             [state timestamp v2+], members

@@ -324,6 +324,24 @@ TEST(group_manager, simple_commit_metadata_limit_and_reload) {
   EXPECT_EQ(f.manager->find("simple"), nullptr);
 }
 
+TEST(group_manager, commit_with_retention_time_expires_at_its_own_time) {
+  fixture f;
+  commit_request c{"s", -1, "", std::nullopt, {{"t", 0, 5, 7, "m"}}};
+  c.retention_time_ms = 5000;
+  EXPECT_EQ(f.manager->commit(c), std::vector<errc>{errc::none});
+  auto stored = decode_offset_value(*f.log.back().value);
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->expire_timestamp_ms, f.now + 5000);
+  EXPECT_EQ(stored->leader_epoch, -1);  // version 1 has no leader epoch
+  EXPECT_EQ(f.log.back().value->at(1), 1);
+  f.now += 4000;
+  f.manager->tick();
+  EXPECT_EQ(f.manager->fetch("s", std::nullopt).size(), 1u);
+  f.now += 1500;
+  f.manager->tick();
+  EXPECT_TRUE(f.manager->fetch("s", std::nullopt).empty());
+}
+
 TEST(group_manager, generation_survives_reload) {
   fixture f;
   auto [a, ja] = f.join_dynamic();

@@ -28,6 +28,7 @@ asio::awaitable<handler_outcome> offset_commit(request_context& ctx) {
   in.generation = req->generation_id_or_member_epoch;
   in.member_id = req->member_id;
   in.group_instance_id = req->group_instance_id;
+  if (ctx.version() <= 4) in.retention_time_ms = req->retention_time_ms;
   // Where each committed partition's answer goes: (topic index, partition index).
   std::vector<std::pair<size_t, size_t>> slots;
   for (const auto& t : req->topics) {
