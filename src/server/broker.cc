@@ -133,11 +133,21 @@ result<void, std::string> broker::start_partitions() {
     if (!deleted.empty()) _partitions->remove_deleted(deleted, _controller_thread.executor());
   };
   log->info("partition logs loaded: {}", _logs->size());
+  _group_host = std::make_unique<group_host>(*_partitions, _images);
+  int32_t offsets_partitions =
+      static_cast<int32_t>(_config.get_int("offsets.topic.num.partitions"));
+  offsets_partitions = std::max(offsets_partitions, _group_host->partition_count());
+  _groups = std::make_unique<coordinator::group_coordinator>(group_settings_from(_config),
+                                                             *_group_host, offsets_partitions);
+  _context.groups = _groups.get();
   return {};
 }
 
 // After the shards and the controller's thread stopped: nothing else touches a log.
 void broker::stop_partitions() {
+  _context.groups = nullptr;
+  _groups.reset();
+  _group_host.reset();
   _context.partitions = nullptr;
   _partitions.reset();
   if (_logs) {
@@ -209,6 +219,7 @@ result<std::unique_ptr<broker>, std::string> broker::start(const config::broker_
   b->_controller_thread.start();
   b->_shards.start();
   b->_running = true;
+  b->_groups->start();
   log->info("{} shards running", shard_count);
   for (auto& l : b->_listeners) {
     l->start();
@@ -258,6 +269,9 @@ void broker::stop() {
   auto log = logger("broker");
   log->info("shutting down");
   for (auto& l : _listeners) l->stop();
+  // Waiting JoinGroup and SyncGroup requests are answered (NOT_COORDINATOR) so that their
+  // connections can close.
+  if (_groups) _groups->stop();
   close_connections();
   // Handlers may still wait for the controller; let it finish before their shards stop.
   _controller_thread.stop();

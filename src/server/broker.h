@@ -19,6 +19,7 @@
 #include "server/broker_context.h"
 #include "server/controller_thread.h"
 #include "server/data_dirs.h"
+#include "server/group_host.h"
 #include "server/listener.h"
 #include "server/partition_registry.h"
 #include "server/shard.h"
@@ -56,6 +57,9 @@ class broker {
   // Group commit: fdatasync for every log runs on this thread, never on a shard.
   storage::flusher _flusher;
   std::unique_ptr<partition_registry> _partitions;
+  // The group coordinator over __consumer_offsets; stopped before the connections close.
+  std::unique_ptr<group_host> _group_host;
+  std::unique_ptr<coordinator::group_coordinator> _groups;
   broker_context _context;
   shard_set _shards;
   std::vector<shard_connections> _connections;

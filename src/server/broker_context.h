@@ -19,6 +19,7 @@
 #include "cluster/controller.h"
 #include "cluster/image_publisher.h"
 #include "config/broker_config.h"
+#include "coordinator/group_coordinator.h"
 #include "server/api_registry.h"
 #include "server/endpoint.h"
 
@@ -47,6 +48,8 @@ struct broker_context {
 
   // Owner shards of the data partitions and their logs (server/partition_registry.h).
   partition_registry* partitions = nullptr;
+  // The group coordinator (coordinator/group_coordinator.h); any shard may call it.
+  coordinator::group_coordinator* groups = nullptr;
 
   // Limits, read from the config once.
   int64_t request_bytes_max = 0;                 // socket.request.max.bytes

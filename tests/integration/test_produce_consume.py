@@ -331,14 +331,7 @@ def stored_codecs(data_dir, topic):
     return codecs
 
 
-LZ4_NEEDS_FIND_COORDINATOR = pytest.mark.xfail(
-    strict=True, reason="librdkafka enables LZ4 only when the broker serves FindCoordinator "
-    "(consumer groups, not implemented yet); remove this mark when it does")
-
-
-@pytest.mark.parametrize("compression,codec", [("gzip", 1), ("snappy", 2),
-                                               pytest.param("lz4", 3,
-                                                            marks=LZ4_NEEDS_FIND_COORDINATOR),
+@pytest.mark.parametrize("compression,codec", [("gzip", 1), ("snappy", 2), ("lz4", 3),
                                                ("zstd", 4)])
 def test_librdkafka_really_compresses(broker, compression, codec):
     # librdkafka turns compression off unless ApiVersions lists Produce v0-v2, as Kafka 4 does;

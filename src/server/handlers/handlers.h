@@ -33,5 +33,16 @@ asio::awaitable<handler_outcome> init_producer_id(request_context& ctx);
 asio::awaitable<handler_outcome> offset_for_leader_epoch(request_context& ctx);
 asio::awaitable<handler_outcome> delete_records(request_context& ctx);
 asio::awaitable<handler_outcome> describe_log_dirs(request_context& ctx);
+asio::awaitable<handler_outcome> find_coordinator(request_context& ctx);
+asio::awaitable<handler_outcome> join_group(request_context& ctx);
+asio::awaitable<handler_outcome> sync_group(request_context& ctx);
+asio::awaitable<handler_outcome> heartbeat(request_context& ctx);
+asio::awaitable<handler_outcome> leave_group(request_context& ctx);
+asio::awaitable<handler_outcome> offset_commit(request_context& ctx);
+asio::awaitable<handler_outcome> offset_fetch(request_context& ctx);
+asio::awaitable<handler_outcome> offset_delete(request_context& ctx);
+asio::awaitable<handler_outcome> list_groups(request_context& ctx);
+asio::awaitable<handler_outcome> describe_groups(request_context& ctx);
+asio::awaitable<handler_outcome> delete_groups(request_context& ctx);
 
 }  // namespace sluice::server::handlers
