@@ -147,11 +147,14 @@ result<std::span<const uint8_t>, batch_error> records_section(const batch_header
 // Reads all records of the section, checking the count; with `produce_rules`, also that each
 // offset delta is the record's position. Appends to `out` when it is given.
 result<void, batch_error> check_records(const batch_header& h, std::span<const uint8_t> section,
-                                        bool produce_rules, std::vector<record>* out) {
+                                        bool produce_rules, std::vector<record>* out,
+                                        int64_t* max_timestamp = nullptr) {
   record_reader reader(section, h.record_count);
   for (int32_t index = 0; reader.has_next(); ++index) {
     auto r = reader.next();
     if (!r) return failure(r.error());
+    if (max_timestamp != nullptr)
+      *max_timestamp = std::max(*max_timestamp, h.base_timestamp + r->timestamp_delta);
     if (produce_rules && r->offset_delta != index) {
       return fail(batch_errc::bad_record,
                   fmt::format("record {} has offset delta {}", index, r->offset_delta));
@@ -246,7 +249,8 @@ bool batch_crc_matches(std::span<const uint8_t> batch) {
 }
 
 result<batch_header, batch_error> validate_batch(std::span<const uint8_t> batch, bool deep,
-                                                 size_t decompressed_bytes_max) {
+                                                 size_t decompressed_bytes_max,
+                                                 int64_t* records_max_timestamp) {
   auto header = check_batch_bytes(batch);
   if (!header) return header;
   const batch_header& h = *header;
@@ -264,7 +268,8 @@ result<batch_header, batch_error> validate_batch(std::span<const uint8_t> batch,
   std::vector<uint8_t> storage;
   auto section = records_section(h, batch, decompressed_bytes_max, storage);
   if (!section) return failure(section.error());
-  auto checked = check_records(h, *section, /*produce_rules=*/true, nullptr);
+  if (records_max_timestamp != nullptr) *records_max_timestamp = -1;
+  auto checked = check_records(h, *section, /*produce_rules=*/true, nullptr, records_max_timestamp);
   if (!checked) return failure(checked.error());
   return header;
 }
@@ -272,6 +277,12 @@ result<batch_header, batch_error> validate_batch(std::span<const uint8_t> batch,
 void set_base_offset(std::span<uint8_t> batch, int64_t base_offset) {
   SLUICE_ASSERT(batch.size() >= batch_header_size, "set_base_offset on {} bytes", batch.size());
   store_big_endian(batch.data() + batch_field::base_offset, base_offset);
+}
+
+void set_max_timestamp(std::span<uint8_t> batch, int64_t max_timestamp) {
+  SLUICE_ASSERT(batch.size() >= batch_header_size, "set_max_timestamp on {} bytes", batch.size());
+  store_big_endian(batch.data() + batch_field::max_timestamp, max_timestamp);
+  store_big_endian(batch.data() + batch_field::crc, crc32c(batch.subspan(batch_crc_start)));
 }
 
 void set_partition_leader_epoch(std::span<uint8_t> batch, int32_t epoch) {

@@ -150,14 +150,19 @@ bool batch_crc_matches(std::span<const uint8_t> batch);
 // record's offset_delta equals its position, and no bytes trail the last record. (A batch that
 // compaction emptied has record_count 0; storage recovery should use read_batch_header and
 // batch_crc_matches, which accept it.)
+// With `records_max_timestamp`, a deep validation also gives the largest record timestamp (what
+// Kafka writes into the header's max timestamp for CreateTime batches).
 result<batch_header, batch_error> validate_batch(
     std::span<const uint8_t> batch, bool deep,
-    size_t decompressed_bytes_max = batch_decompressed_bytes_max_default);
+    size_t decompressed_bytes_max = batch_decompressed_bytes_max_default,
+    int64_t* records_max_timestamp = nullptr);
 
 // Patches fields outside the CRC in place (the broker does this on append). The batch must have
 // been validated: a span shorter than the field is an assertion failure.
 void set_base_offset(std::span<uint8_t> batch, int64_t base_offset);
 void set_partition_leader_epoch(std::span<uint8_t> batch, int32_t epoch);
+// Sets the max timestamp (inside the CRC) and recomputes the CRC.
+void set_max_timestamp(std::span<uint8_t> batch, int64_t max_timestamp);
 
 // A record header: the key is a string and never null, the value is nullable bytes.
 struct record_header {

@@ -65,7 +65,8 @@ partition_error batch_failure(const protocol::batch_error& e, std::span<const ui
 }  // namespace
 
 result<void, partition_error> validate_produce_records(std::span<const uint8_t> records,
-                                                       int64_t batch_bytes_max, bool zstd_allowed) {
+                                                       int64_t batch_bytes_max, bool zstd_allowed,
+                                                       std::optional<int64_t>* max_timestamp_fix) {
   if (records.empty()) {
     return failure(partition_error{partition_errc::invalid_record,
                                    "a Produce request needs one record batch per partition"});
@@ -95,8 +96,14 @@ result<void, partition_error> validate_produce_records(std::span<const uint8_t> 
     return failure(
         partition_error{partition_errc::unsupported_compression, "zstd needs Produce v7 or later"});
   }
-  if (auto valid = protocol::validate_batch(records, true); !valid)
-    return failure(batch_failure(valid.error(), records));
+  int64_t records_max = -1;
+  auto valid = protocol::validate_batch(
+      records, true, protocol::batch_decompressed_bytes_max_default, &records_max);
+  if (!valid) return failure(batch_failure(valid.error(), records));
+  if (max_timestamp_fix != nullptr && !valid->has_log_append_time() &&
+      valid->max_timestamp != records_max) {
+    *max_timestamp_fix = records_max;
+  }
   if (header->producer_id >= 0 && header->base_sequence < 0) {
     return failure(partition_error{
         partition_errc::invalid_record,

@@ -41,9 +41,12 @@ struct partition_error {
 // bound); its size against `batch_bytes_max` (max.message.bytes); zstd only when
 // `zstd_allowed` (Produce v7+); a producer id only with a sequence number. Pure; runs on the
 // handler's shard.
-result<void, partition_error> validate_produce_records(std::span<const uint8_t> records,
-                                                       int64_t batch_bytes_max,
-                                                       bool zstd_allowed = true);
+// `max_timestamp_fix` is set when the header's max timestamp is not the largest record
+// timestamp (some clients write -1): Kafka rewrites it for CreateTime batches, and so does
+// Produce (protocol::set_max_timestamp).
+result<void, partition_error> validate_produce_records(
+    std::span<const uint8_t> records, int64_t batch_bytes_max, bool zstd_allowed = true,
+    std::optional<int64_t>* max_timestamp_fix = nullptr);
 
 // The outcomes below are plain values (an `error` when it failed) rather than result<>: asio's
 // co_spawn needs a default-constructible result to carry them back from the owner shard.

@@ -14,7 +14,8 @@ import kwire
 
 CLIENT_DEADLINE_S = 60
 # API key -> (version Kafka 4 starts at, version Sluice starts at by default)
-FLOORS = {2: (1, 0), 19: (2, 0), 20: (1, 0), 32: (1, 0)}
+FLOORS = {0: (0, 0), 2: (1, 0), 8: (2, 0), 9: (1, 0), 19: (2, 0), 20: (1, 0), 23: (2, 0),
+          32: (1, 0), 35: (1, 0)}
 
 
 def api_versions(sock):
@@ -122,7 +123,7 @@ def test_setting_off_refuses_old_versions_as_kafka_4(sluice):
         versions = api_versions(s)
         for key, (kafka4, _ours) in FLOORS.items():
             assert versions[key][0] == kafka4, (key, versions[key])
-        assert versions[0][0] == 0  # Produce is advertised from v0 regardless, as Kafka 4 does
+        # Produce is advertised from v0 regardless, as Kafka 4 does (FLOORS says so too).
     s = kwire.connect(b.host, b.port)
     w = kwire.Writer().int32(1).string("refused").int32(1).int16(1).int32(0).int32(0).int32(1000)
     s.sendall(kwire.frame(19, 0, 9, w.bytes()))
@@ -148,3 +149,75 @@ def test_setting_off_advertises_produce_v0_but_refuses_it(sluice):
     assert kwire.decode_api_versions(body, 3)["error_code"] == 0
     sock.close()
     assert "produce version 1 is not supported" in broker.log()
+
+
+def find_coordinator_v0(sock, group):
+    _, resp = kwire.call(sock, 10, 0, kwire.frame(10, 0, 20, kwire.Writer().string(group).bytes()))
+    r = kwire.Reader(resp)
+    return r.int16(), r.int32()
+
+
+def offset_commit_v0(sock, group, topic, offset, metadata):
+    w = kwire.Writer().string(group).int32(1).string(topic).int32(1).int32(0)
+    body = w.bytes() + struct.pack(">q", offset) + kwire.Writer().string(metadata).bytes()
+    _, resp = kwire.call(sock, 8, 0, kwire.frame(8, 0, 21, body))
+    r = kwire.Reader(resp)
+    assert r.int32() == 1 and r.string() == topic and r.int32() == 1 and r.int32() == 0
+    return r.int16()
+
+
+def offset_fetch_v0(sock, group, topic):
+    w = kwire.Writer().string(group).int32(1).string(topic).int32(1).int32(0)
+    _, resp = kwire.call(sock, 9, 0, kwire.frame(9, 0, 22, w.bytes()))
+    r = kwire.Reader(resp)
+    assert r.int32() == 1 and r.string() == topic and r.int32() == 1 and r.int32() == 0
+    offset, metadata, code = r.int64(), r.string(nullable=True), r.int16()
+    r.expect_end()
+    return code, offset, metadata
+
+
+def offset_for_leader_epoch_v0(sock, topic, epoch):
+    w = kwire.Writer().int32(1).string(topic).int32(1).int32(0).int32(epoch)
+    _, resp = kwire.call(sock, 23, 0, kwire.frame(23, 0, 23, w.bytes()))
+    r = kwire.Reader(resp)
+    assert r.int32() == 1 and r.string() == topic and r.int32() == 1
+    code, partition, end_offset = r.int16(), r.int32(), r.int64()
+    r.expect_end()
+    return code, partition, end_offset
+
+
+def describe_log_dirs_v0(sock):
+    w = kwire.Writer().int32(-1)  # null: every topic
+    _, resp = kwire.call(sock, 35, 0, kwire.frame(35, 0, 24, w.bytes()))
+    r = kwire.Reader(resp)
+    r.int32()  # throttle
+    dirs = []
+    for _ in range(r.int32()):
+        code, path = r.int16(), r.string()
+        topics = {}
+        for _ in range(r.int32()):
+            name = r.string()
+            for _ in range(r.int32()):
+                partition, size, lag, future = r.int32(), r.int64(), r.int64(), r.boolean()
+                topics[(name, partition)] = size
+        dirs.append((code, path, topics))
+    r.expect_end()
+    return dirs
+
+
+def test_old_group_offset_epoch_and_log_dir_versions(sluice):
+    b = sluice.start()
+    p = Producer({"bootstrap.servers": b.bootstrap})
+    for i in range(5):
+        p.produce("old-offsets", value=b"x", partition=0)
+    assert p.flush(CLIENT_DEADLINE_S) == 0
+    with kwire.connect(b.host, b.port) as s:
+        code, node = find_coordinator_v0(s, "old-group")
+        assert code == 0 and node == b.node_id
+        # A v0 commit has no generation: a simple consumer's commit.
+        assert offset_commit_v0(s, "old-group", "old-offsets", 3, "meta") == 0
+        assert offset_fetch_v0(s, "old-group", "old-offsets") == (0, 3, "meta")
+        assert offset_for_leader_epoch_v0(s, "old-offsets", 0) == (0, 0, 5)
+        dirs = describe_log_dirs_v0(s)
+        assert len(dirs) == 1 and dirs[0][0] == 0
+        assert dirs[0][2][("old-offsets", 0)] > 0

@@ -134,7 +134,9 @@ asio::awaitable<handler_outcome> produce(request_context& ctx) {
         converted.push_back(std::move(*up));
         bytes = converted.back();
       }
-      if (auto valid = validate_produce_records(bytes, limits.batch_bytes_max, ctx.version() >= 7);
+      std::optional<int64_t> max_timestamp_fix;
+      if (auto valid = validate_produce_records(bytes, limits.batch_bytes_max, ctx.version() >= 7,
+                                                &max_timestamp_fix);
           !valid) {
         topic_out.partition_responses.push_back(
             failed(p.index, kafka_error(valid.error().code), valid.error().message));
@@ -143,6 +145,8 @@ asio::awaitable<handler_outcome> produce(request_context& ctx) {
       // The frame was allocated mutable by the connection and only this handler uses it now:
       // the append patches base offsets and leader epochs in place (ARCHITECTURE decision 2).
       std::span<uint8_t> mutable_bytes(const_cast<uint8_t*>(bytes.data()), bytes.size());
+      if (max_timestamp_fix && !limits.log_append_time)
+        protocol::set_max_timestamp(mutable_bytes, *max_timestamp_fix);
       model::topic_partition tp{topic->name, model::partition_id(p.index)};
       auto epoch = topic->partitions[static_cast<size_t>(p.index)].leader_epoch;
       appends.push_back({std::move(tp), mutable_bytes, epoch, limits.log_append_time});

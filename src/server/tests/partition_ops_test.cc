@@ -88,5 +88,23 @@ TEST(partition_ops, log_append_time_stamp_keeps_the_batch_valid) {
   }
 }
 
+TEST(partition_ops, a_wrong_max_timestamp_is_reported_for_rewriting) {
+  protocol::batch_builder b;
+  b.add(1000, std::nullopt, protocol::bytes_of("a"))
+      .add(3000, std::nullopt, protocol::bytes_of("b"));
+  auto bytes = b.build();
+  std::optional<int64_t> fix;
+  ASSERT_TRUE(validate_produce_records(bytes, 1 << 20, true, &fix));
+  EXPECT_FALSE(fix.has_value());           // the builder writes the right one
+  protocol::set_max_timestamp(bytes, -1);  // as sarama 1.22 writes it (CRC kept valid)
+  ASSERT_TRUE(validate_produce_records(bytes, 1 << 20, true, &fix));
+  ASSERT_TRUE(fix.has_value());
+  EXPECT_EQ(*fix, 3000);
+  protocol::set_max_timestamp(bytes, *fix);
+  auto header = protocol::validate_batch(bytes, true);
+  ASSERT_TRUE(header);
+  EXPECT_EQ(header->max_timestamp, 3000);
+}
+
 }  // namespace
 }  // namespace sluice::server
