@@ -19,6 +19,7 @@
 #include "server/broker_context.h"
 #include "server/controller_thread.h"
 #include "server/data_dirs.h"
+#include "server/fetch_session.h"
 #include "server/listener.h"
 #include "server/partition_registry.h"
 #include "server/shard.h"
@@ -56,6 +57,8 @@ class broker {
   // Group commit: fdatasync for every log runs on this thread, never on a shard.
   storage::flusher _flusher;
   std::unique_ptr<partition_registry> _partitions;
+  // Fetch sessions, one cache per shard; destroyed after the shards stopped.
+  std::unique_ptr<fetch_sessions> _fetch_sessions;
   broker_context _context;
   shard_set _shards;
   std::vector<shard_connections> _connections;

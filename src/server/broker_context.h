@@ -25,6 +25,7 @@
 namespace sluice::server {
 
 class partition_registry;
+class fetch_sessions;
 
 struct broker_context {
   const config::broker_config* config = nullptr;
@@ -47,6 +48,8 @@ struct broker_context {
 
   // Owner shards of the data partitions and their logs (server/partition_registry.h).
   partition_registry* partitions = nullptr;
+  // The fetch session caches, one per shard (server/fetch_session.h).
+  fetch_sessions* fetch_session_caches = nullptr;
 
   // Limits, read from the config once.
   int64_t request_bytes_max = 0;                 // socket.request.max.bytes
