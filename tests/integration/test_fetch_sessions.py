@@ -319,8 +319,8 @@ def test_session_consumer_reads_everything_librdkafka_produces(broker):
         consumer.poll()
     assert consumer.records[1] == per_partition + 1
     assert consumer.last_partitions == [1]
-    incremental_lines = [l for l in broker.lines()
-                         if l.message.startswith(f"incremental fetch session {consumer.session_id} ")]
+    prefix = f"incremental fetch session {consumer.session_id} "
+    incremental_lines = [l for l in broker.lines() if l.message.startswith(prefix)]
     assert len(incremental_lines) == consumer.incremental
 
 
