@@ -13,6 +13,12 @@ namespace sluice::server {
 
 namespace {
 
+// Partitions all fetch sessions together may cache (each costs about 150 bytes): the bound on
+// the cache's memory that `max.incremental.fetch.session.cache.slots` alone does not give,
+// since one session may name any number of partitions. Larger sessions are refused and the
+// client fetches without one.
+constexpr int64_t fetch_session_partitions_max = 1'000'000;
+
 void read_limits(const config::broker_config& cfg, broker_context& ctx) {
   ctx.request_bytes_max = cfg.get_int("socket.request.max.bytes");
   ctx.connection_inflight_bytes_max = cfg.get_int("sluice.connection.max.inflight.bytes");
@@ -118,7 +124,7 @@ result<void, std::string> broker::start_partitions() {
   }
   std::vector<asio::io_context*> shards;
   for (unsigned s = 0; s < _shards.size(); ++s) shards.push_back(&_shards.context(s));
-  _partitions = std::make_unique<partition_registry>(*_logs, _images, std::move(shards));
+  _partitions = std::make_unique<partition_registry>(*_logs, _images, shards);
   _partitions->remove_deleted_now(_controller->take_deleted_topics(), *image);
   _partitions->create_missing(*image);
   // log.flush.offset.checkpoint.interval.ms is not a Sluice setting yet: Kafka's default.
@@ -140,6 +146,13 @@ result<void, std::string> broker::start_partitions() {
   _groups = std::make_unique<coordinator::group_coordinator>(group_settings_from(_config),
                                                              *_group_host, offsets_partitions);
   _context.groups = _groups.get();
+
+  fetch_session_cache::limits sessions;
+  sessions.slots = _config.get_int("max.incremental.fetch.session.cache.slots");
+  sessions.eviction_ms = _config.get_int("min.incremental.fetch.session.eviction.ms");
+  sessions.partitions_max = fetch_session_partitions_max;
+  _fetch_sessions = std::make_unique<fetch_sessions>(shards, sessions);
+  _context.fetch_session_caches = _fetch_sessions.get();
   return {};
 }
 
@@ -148,6 +161,8 @@ void broker::stop_partitions() {
   _context.groups = nullptr;
   _groups.reset();
   _group_host.reset();
+  _context.fetch_session_caches = nullptr;
+  _fetch_sessions.reset();
   _context.partitions = nullptr;
   _partitions.reset();
   if (_logs) {
@@ -272,6 +287,8 @@ void broker::stop() {
   // Waiting JoinGroup and SyncGroup requests are answered (NOT_COORDINATOR) so that their
   // connections can close.
   if (_groups) _groups->stop();
+  // Long-polling fetches answer now rather than at their max_wait_ms.
+  _partitions->stop_waiters();
   close_connections();
   // Handlers may still wait for the controller; let it finish before their shards stop.
   _controller_thread.stop();

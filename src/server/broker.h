@@ -20,6 +20,7 @@
 #include "server/controller_thread.h"
 #include "server/data_dirs.h"
 #include "server/group_host.h"
+#include "server/fetch_session.h"
 #include "server/listener.h"
 #include "server/partition_registry.h"
 #include "server/shard.h"
@@ -60,6 +61,8 @@ class broker {
   // The group coordinator over __consumer_offsets; stopped before the connections close.
   std::unique_ptr<group_host> _group_host;
   std::unique_ptr<coordinator::group_coordinator> _groups;
+  // Fetch sessions, one cache per shard; destroyed after the shards stopped.
+  std::unique_ptr<fetch_sessions> _fetch_sessions;
   broker_context _context;
   shard_set _shards;
   std::vector<shard_connections> _connections;

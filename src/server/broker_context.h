@@ -26,6 +26,7 @@
 namespace sluice::server {
 
 class partition_registry;
+class fetch_sessions;
 
 struct broker_context {
   const config::broker_config* config = nullptr;
@@ -50,6 +51,8 @@ struct broker_context {
   partition_registry* partitions = nullptr;
   // The group coordinator (coordinator/group_coordinator.h); any shard may call it.
   coordinator::group_coordinator* groups = nullptr;
+  // The fetch session caches, one per shard (server/fetch_session.h).
+  fetch_sessions* fetch_session_caches = nullptr;
 
   // Limits, read from the config once.
   int64_t request_bytes_max = 0;                 // socket.request.max.bytes

@@ -203,6 +203,22 @@ void partition_registry::wake_all(shard_state& state, const model::topic_partiti
   state.waiters.erase(it);
 }
 
+void partition_registry::stop_waiters() {
+  // The flag is set before the posts: a waiter added on a shard before that shard runs its post
+  // is woken by it, one added after sees the flag.
+  _stopping.store(true, std::memory_order_release);
+  for (unsigned s = 0; s < _shards.size(); ++s) {
+    asio::post(executor(s), [this, s] {
+      auto& state = _shards[s];
+      for (auto& [tp, list] : state.waiters) {
+        for (auto& weak : list)
+          if (auto w = weak.lock()) asio::post(w->executor, [w] { w->wake(); });
+      }
+      state.waiters.clear();
+    });
+  }
+}
+
 void partition_registry::notify_append(const model::topic_partition& tp) {
   wake_all(_shards[shard_of(tp)], tp);
 }
@@ -212,7 +228,7 @@ void partition_registry::add_waiter(const model::topic_partition& tp, model::off
   unsigned shard = shard_of(tp);
   auto& state = _shards[shard];
   storage::log* l = find(shard, tp);
-  if (l == nullptr || l->high_watermark() > fetch_offset) {
+  if (l == nullptr || l->high_watermark() > fetch_offset || stopping()) {
     asio::post(waiter->executor, [waiter] { waiter->wake(); });
     return;
   }

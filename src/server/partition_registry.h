@@ -26,6 +26,7 @@
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
+#include <atomic>
 #include <memory>
 #include <set>
 #include <type_traits>
@@ -126,6 +127,12 @@ class partition_registry {
   void add_waiter(const model::topic_partition& tp, model::offset fetch_offset,
                   const std::shared_ptr<fetch_waiter>& waiter);
 
+  // Any thread, at broker shutdown: wakes every waiting fetch and has later ones woken at once,
+  // so that a long poll does not hold the shutdown up. Fetches check stopping() and answer
+  // instead of waiting again.
+  void stop_waiters();
+  bool stopping() const { return _stopping.load(std::memory_order_acquire); }
+
   // Waiters per partition are pruned of finished fetches on every registration; this bounds a
   // list by the fetches in flight plus this slack.
   static constexpr size_t waiters_prune_threshold = 64;
@@ -150,6 +157,7 @@ class partition_registry {
   storage::log_manager& _logs;
   const cluster::image_publisher& _images;
   housekeeping_settings _housekeeping;
+  std::atomic<bool> _stopping{false};
   // Indexed by shard; each element is touched only on its shard (after construction).
   mutable std::vector<shard_state> _shards;
 };
