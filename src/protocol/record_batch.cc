@@ -148,13 +148,16 @@ result<std::span<const uint8_t>, batch_error> records_section(const batch_header
 // offset delta is the record's position. Appends to `out` when it is given.
 result<void, batch_error> check_records(const batch_header& h, std::span<const uint8_t> section,
                                         bool produce_rules, std::vector<record>* out,
-                                        int64_t* max_timestamp = nullptr) {
+                                        record_timestamps* timestamps = nullptr) {
   record_reader reader(section, h.record_count);
   for (int32_t index = 0; reader.has_next(); ++index) {
     auto r = reader.next();
     if (!r) return failure(r.error());
-    if (max_timestamp != nullptr)
-      *max_timestamp = std::max(*max_timestamp, h.base_timestamp + r->timestamp_delta);
+    if (timestamps != nullptr) {
+      const int64_t ts = h.base_timestamp + r->timestamp_delta;
+      timestamps->max = std::max(timestamps->max, ts);
+      if (ts != -1) timestamps->min = std::min(timestamps->min, ts);
+    }
     if (produce_rules && r->offset_delta != index) {
       return fail(batch_errc::bad_record,
                   fmt::format("record {} has offset delta {}", index, r->offset_delta));
@@ -250,7 +253,7 @@ bool batch_crc_matches(std::span<const uint8_t> batch) {
 
 result<batch_header, batch_error> validate_batch(std::span<const uint8_t> batch, bool deep,
                                                  size_t decompressed_bytes_max,
-                                                 int64_t* records_max_timestamp) {
+                                                 record_timestamps* timestamps) {
   auto header = check_batch_bytes(batch);
   if (!header) return header;
   const batch_header& h = *header;
@@ -268,8 +271,8 @@ result<batch_header, batch_error> validate_batch(std::span<const uint8_t> batch,
   std::vector<uint8_t> storage;
   auto section = records_section(h, batch, decompressed_bytes_max, storage);
   if (!section) return failure(section.error());
-  if (records_max_timestamp != nullptr) *records_max_timestamp = -1;
-  auto checked = check_records(h, *section, /*produce_rules=*/true, nullptr, records_max_timestamp);
+  if (timestamps != nullptr) *timestamps = record_timestamps{};
+  auto checked = check_records(h, *section, /*produce_rules=*/true, nullptr, timestamps);
   if (!checked) return failure(checked.error());
   return header;
 }

@@ -150,12 +150,17 @@ bool batch_crc_matches(std::span<const uint8_t> batch);
 // record's offset_delta equals its position, and no bytes trail the last record. (A batch that
 // compaction emptied has record_count 0; storage recovery should use read_batch_header and
 // batch_crc_matches, which accept it.)
-// With `records_max_timestamp`, a deep validation also gives the largest record timestamp (what
-// Kafka writes into the header's max timestamp for CreateTime batches).
+// With `timestamps`, a deep validation also gives the smallest and largest record timestamps
+// (the largest is what Kafka writes into the header's max timestamp for CreateTime batches);
+// records without a timestamp (-1) are left out of the smallest.
+struct record_timestamps {
+  int64_t min = INT64_MAX;
+  int64_t max = -1;
+};
 result<batch_header, batch_error> validate_batch(
     std::span<const uint8_t> batch, bool deep,
     size_t decompressed_bytes_max = batch_decompressed_bytes_max_default,
-    int64_t* records_max_timestamp = nullptr);
+    record_timestamps* timestamps = nullptr);
 
 // Patches fields outside the CRC in place (the broker does this on append). The batch must have
 // been validated: a span shorter than the field is an assertion failure.

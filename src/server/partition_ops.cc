@@ -66,7 +66,7 @@ partition_error batch_failure(const protocol::batch_error& e, std::span<const ui
 
 result<void, partition_error> validate_produce_records(std::span<const uint8_t> records,
                                                        int64_t batch_bytes_max, bool zstd_allowed,
-                                                       std::optional<int64_t>* max_timestamp_fix) {
+                                                       batch_timestamps* timestamps) {
   if (records.empty()) {
     return failure(partition_error{partition_errc::invalid_record,
                                    "a Produce request needs one record batch per partition"});
@@ -96,13 +96,14 @@ result<void, partition_error> validate_produce_records(std::span<const uint8_t> 
     return failure(
         partition_error{partition_errc::unsupported_compression, "zstd needs Produce v7 or later"});
   }
-  int64_t records_max = -1;
-  auto valid = protocol::validate_batch(
-      records, true, protocol::batch_decompressed_bytes_max_default, &records_max);
+  protocol::record_timestamps seen;
+  auto valid = protocol::validate_batch(records, true,
+                                        protocol::batch_decompressed_bytes_max_default, &seen);
   if (!valid) return failure(batch_failure(valid.error(), records));
-  if (max_timestamp_fix != nullptr && !valid->has_log_append_time() &&
-      valid->max_timestamp != records_max) {
-    *max_timestamp_fix = records_max;
+  if (timestamps != nullptr) {
+    timestamps->records = seen;
+    if (!valid->has_log_append_time() && valid->max_timestamp != seen.max)
+      timestamps->max_timestamp_fix = seen.max;
   }
   if (header->producer_id >= 0 && header->base_sequence < 0) {
     return failure(partition_error{
@@ -110,6 +111,21 @@ result<void, partition_error> validate_produce_records(std::span<const uint8_t> 
         fmt::format("batch of producer {} has no sequence number", header->producer_id)});
   }
   return {};
+}
+
+std::optional<std::string> timestamp_out_of_bounds(const protocol::record_timestamps& ts,
+                                                   int64_t now_ms, int64_t before_max_ms,
+                                                   int64_t after_max_ms) {
+  // Differences, not sums: the limits default to Long.MAX_VALUE.
+  if (ts.min != INT64_MAX && ts.min >= 0 && now_ms - ts.min > before_max_ms) {
+    return fmt::format("timestamp {} is more than message.timestamp.before.max.ms {} before {}",
+                       ts.min, before_max_ms, now_ms);
+  }
+  if (ts.max >= 0 && ts.max - now_ms > after_max_ms) {
+    return fmt::format("timestamp {} is more than message.timestamp.after.max.ms {} after {}",
+                       ts.max, after_max_ms, now_ms);
+  }
+  return std::nullopt;
 }
 
 result<std::vector<uint8_t>, partition_error> upconvert_produce_records(

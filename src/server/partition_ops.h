@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "model/model.h"
+#include "protocol/record_batch.h"
 #include "server/partition_registry.h"
 #include "storage/log.h"
 
@@ -41,12 +42,24 @@ struct partition_error {
 // bound); its size against `batch_bytes_max` (max.message.bytes); zstd only when
 // `zstd_allowed` (Produce v7+); a producer id only with a sequence number. Pure; runs on the
 // handler's shard.
-// `max_timestamp_fix` is set when the header's max timestamp is not the largest record
-// timestamp (some clients write -1): Kafka rewrites it for CreateTime batches, and so does
-// Produce (protocol::set_max_timestamp).
-result<void, partition_error> validate_produce_records(
-    std::span<const uint8_t> records, int64_t batch_bytes_max, bool zstd_allowed = true,
-    std::optional<int64_t>* max_timestamp_fix = nullptr);
+// What validation learned of a CreateTime batch's timestamps. `max_timestamp_fix` is set when the
+// header's max timestamp is not the largest record timestamp (some clients write -1): Kafka
+// rewrites it, and so does Produce (protocol::set_max_timestamp).
+struct batch_timestamps {
+  protocol::record_timestamps records;
+  std::optional<int64_t> max_timestamp_fix;
+};
+result<void, partition_error> validate_produce_records(std::span<const uint8_t> records,
+                                                       int64_t batch_bytes_max,
+                                                       bool zstd_allowed = true,
+                                                       batch_timestamps* timestamps = nullptr);
+
+// message.timestamp.before.max.ms / after.max.ms for CreateTime topics: the reason for
+// INVALID_TIMESTAMP when a record's timestamp is further than that from `now_ms` (records
+// without one are not checked).
+std::optional<std::string> timestamp_out_of_bounds(const protocol::record_timestamps& ts,
+                                                   int64_t now_ms, int64_t before_max_ms,
+                                                   int64_t after_max_ms);
 
 // The outcomes below are plain values (an `error` when it failed) rather than result<>: asio's
 // co_spawn needs a default-constructible result to carry them back from the owner shard.

@@ -9,7 +9,9 @@ import time
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
-from kafka import KafkaProducer
+from confluent_kafka import Producer
+from kafka import KafkaConsumer, KafkaProducer
+from kafka import TopicPartition as KTopicPartition
 
 import kwire
 
@@ -76,3 +78,41 @@ def test_damaged_old_message_sets_get_kafka_errors(broker):
         assert kwire.produce(s, "old-bad", legacy, version=2) == (0, 0)
         assert kwire.produce(s, "old-bad", kwire.legacy_message_set([b"a", b"b"], magic=0),
                              version=0) == (0, 1)
+
+
+# (kafka-python api_version, Fetch version it sends, message format it reads)
+OLD_CONSUMERS = [((0, 9), 1, 0), ((0, 10), 2, 1), ((0, 10, 1), 3, 1)]
+
+
+@pytest.mark.parametrize("api_version,fetch_version,magic", OLD_CONSUMERS)
+def test_new_producer_records_read_by_an_old_consumer(broker, api_version, fetch_version, magic):
+    """librdkafka writes v2 batches (zstd and gzip, with headers); kafka-python with an old
+    protocol version reads them through Fetch v1-v3, converted down."""
+    topic = f"for-old-{fetch_version}"
+    create_topic(broker, topic)
+    now = int(time.time() * 1000)
+    for codec in ("zstd", "gzip"):
+        p = Producer({"bootstrap.servers": broker.bootstrap, "compression.codec": codec,
+                      "linger.ms": 5})
+        base = 0 if codec == "zstd" else N
+        for i in range(base, base + N):
+            p.produce(topic, key=b"k%d" % i, value=b"v%d" % i, partition=0, timestamp=now + i,
+                      headers=[("h", b"dropped")])
+        assert p.flush(CLIENT_DEADLINE_S) == 0
+    c = KafkaConsumer(bootstrap_servers=broker.bootstrap, api_version=api_version,
+                      group_id=None, enable_auto_commit=False, consumer_timeout_ms=10000,
+                      max_partition_fetch_bytes=4096)  # several fetches, each a limit
+    tp = KTopicPartition(topic, 0)
+    c.assign([tp])
+    c.seek(tp, 5)  # mid-batch: the conversion starts at the fetch offset
+    got = []
+    deadline = time.monotonic() + CLIENT_DEADLINE_S
+    while len(got) < 2 * N - 5 and time.monotonic() < deadline:
+        for records in c.poll(timeout_ms=1000).values():
+            got.extend(records)
+    c.close()
+    assert [r.offset for r in got] == list(range(5, 2 * N))
+    assert [r.value for r in got] == [b"v%d" % i for i in range(5, 2 * N)]
+    assert [r.key for r in got] == [b"k%d" % i for i in range(5, 2 * N)]
+    if magic == 1:
+        assert [r.timestamp for r in got] == [now + i for i in range(5, 2 * N)]

@@ -343,3 +343,27 @@ def test_librdkafka_really_compresses(broker, compression, codec):
     assert all(err is None for err, _, _ in reports)
     codecs = stored_codecs(broker.data_dir, topic)
     assert codecs and set(codecs) == {codec}, codecs
+
+
+def test_timestamps_outside_the_topic_bounds_get_invalid_timestamp(broker):
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    admin.create_topics([NewTopic("bounded", 1, 1, config={
+        "message.timestamp.before.max.ms": "60000"})])["bounded"].result(
+        timeout=CLIENT_DEADLINE_S)
+    now = int(time.time() * 1000)
+    errors = {}
+
+    def report(err, msg):
+        errors[msg.value()] = err
+
+    p = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 0, "retries": 0})
+    # Each in its own request: a failed batch fails every record in it.
+    for value, ts in ((b"day-old", now - 86_400_000), (b"now", now),
+                      (b"two-hours-ahead", now + 7_200_000)):  # after.max.ms defaults to 1 h
+        p.produce("bounded", value=value, timestamp=ts, partition=0, on_delivery=report)
+        p.flush(CLIENT_DEADLINE_S)
+    assert errors[b"now"] is None
+    assert errors[b"day-old"].code() == KafkaError.INVALID_TIMESTAMP
+    assert errors[b"two-hours-ahead"].code() == KafkaError.INVALID_TIMESTAMP
+    got = consume_all(broker, "bounded", [0], 1)
+    assert [m.value() for m in got] == [b"now"]

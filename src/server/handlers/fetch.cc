@@ -22,6 +22,8 @@
 
 #include "protocol/messages/fetch.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <asio/redirect_error.hpp>
 #include <asio/this_coro.hpp>
@@ -29,6 +31,7 @@
 #include <unordered_map>
 
 #include "base/logging.h"
+#include "protocol/legacy_records.h"
 #include "server/fetch_session.h"
 #include "server/handlers/handlers.h"
 #include "server/partition_ops.h"
@@ -363,6 +366,63 @@ asio::awaitable<response> finish_session(fetch_sessions& sessions, session_step 
   co_return resp;
 }
 
+// Fetch v0-v3 read message formats 0/1 (protocol/legacy_records.h): each partition's records
+// (file ranges of v2 batches) are read and converted down, from its fetch offset and within its
+// partition_max_bytes, as Kafka 3.x did. Zero-copy is lost on this path only.
+void convert_for_old_fetch(const protocol::fetch_request& req, int16_t version, response& resp,
+                           const std::string& client) {
+  const int8_t magic = protocol::fetch_message_format(version);
+  for (auto& t : resp.responses) {
+    for (auto& p : t.partitions) {
+      if (p.records.is_null() || p.records.size() == 0) continue;
+      int64_t fetch_offset = 0;
+      int32_t max_bytes = INT32_MAX;
+      for (const auto& rt : req.topics) {
+        if (rt.topic != t.topic) continue;
+        for (const auto& rp : rt.partitions) {
+          if (rp.partition != p.partition_index) continue;
+          fetch_offset = rp.fetch_offset;
+          max_bytes = rp.partition_max_bytes;
+        }
+      }
+      std::vector<uint8_t> bytes(p.records.size());
+      size_t at = 0;
+      bool read_ok = true;
+      for (const auto& segment : p.records.segments()) {
+        if (const auto* m = std::get_if<protocol::memory_range>(&segment)) {
+          std::copy(m->data.begin(), m->data.end(), bytes.begin() + static_cast<ptrdiff_t>(at));
+          at += m->data.size();
+          continue;
+        }
+        const auto& f = std::get<protocol::file_range>(segment);
+        size_t done = 0;
+        while (done < static_cast<size_t>(f.length)) {
+          ssize_t n = ::pread(f.fd, bytes.data() + at + done, static_cast<size_t>(f.length) - done,
+                              f.position + static_cast<off_t>(done));
+          if (n <= 0) {
+            read_ok = false;
+            break;
+          }
+          done += static_cast<size_t>(n);
+        }
+        at += done;
+      }
+      auto converted =
+          read_ok ? protocol::downconvert_batches(bytes, magic, fetch_offset,
+                                                  static_cast<size_t>(std::max(max_bytes, 0)))
+                  : failure(protocol::batch_error{protocol::batch_errc::truncated, "short read"});
+      if (!converted) {
+        fetch_log()->error("fetch v{} from {}: converting {}-{} to message format {}: {}", version,
+                           client, t.topic, p.partition_index, magic, converted.error().message);
+        p.error_code = code(protocol::error_code::kafka_storage_error);
+        p.records = protocol::records_data::empty();
+        continue;
+      }
+      p.records = protocol::records_data::owned(std::move(*converted));
+    }
+  }
+}
+
 }  // namespace
 
 asio::awaitable<handler_outcome> fetch(request_context& ctx) {
@@ -389,6 +449,8 @@ asio::awaitable<handler_outcome> fetch(request_context& ctx) {
   auto finish = finish_session(sessions, std::move(step), std::move(round), req->session_id,
                                req->session_epoch, by_id, ctx.client_address);
   auto resp = co_await std::move(finish);
+  if (protocol::fetch_message_format(ctx.version()) < 2)
+    convert_for_old_fetch(*req, ctx.version(), resp, ctx.client_address);
   co_return respond(ctx, resp);
 }
 

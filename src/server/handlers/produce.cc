@@ -11,6 +11,8 @@
 
 #include "protocol/messages/produce.h"
 
+#include <chrono>
+
 #include "cluster/config_resolver.h"
 #include "server/handlers/handlers.h"
 #include "server/partition_ops.h"
@@ -52,7 +54,19 @@ int16_t kafka_error(partition_errc code) {
 struct topic_limits {
   int64_t batch_bytes_max = 0;
   bool log_append_time = false;
+  int64_t timestamp_before_max = INT64_MAX;  // message.timestamp.before.max.ms
+  int64_t timestamp_after_max = INT64_MAX;   // message.timestamp.after.max.ms
 };
+
+int64_t config_int(const cluster::config_map& configs, std::string_view key, int64_t fallback) {
+  auto it = configs.find(key);
+  if (it == configs.end()) return fallback;
+  try {
+    return std::stoll(it->second);
+  } catch (const std::exception&) {
+    return fallback;
+  }
+}
 
 topic_limits limits_of(const broker_context& broker, const cluster::image& image,
                        const cluster::topic_info& topic) {
@@ -68,6 +82,8 @@ topic_limits limits_of(const broker_context& broker, const cluster::image& image
   }
   if (auto it = configs.find("message.timestamp.type"); it != configs.end())
     out.log_append_time = it->second == "LogAppendTime";
+  out.timestamp_before_max = config_int(configs, "message.timestamp.before.max.ms", INT64_MAX);
+  out.timestamp_after_max = config_int(configs, "message.timestamp.after.max.ms", INT64_MAX);
   return out;
 }
 
@@ -90,6 +106,9 @@ asio::awaitable<handler_outcome> produce(request_context& ctx) {
   const bool by_id = ctx.version() >= 13;
   const bool acks_valid = req->acks == 0 || req->acks == 1 || req->acks == -1;
   bool any_error = false;
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
 
   // Validate everything first, then hand every append over at once (partition_ops.h append_all
   // explains why); `slots` says which response entry each append fills.
@@ -134,19 +153,27 @@ asio::awaitable<handler_outcome> produce(request_context& ctx) {
         converted.push_back(std::move(*up));
         bytes = converted.back();
       }
-      std::optional<int64_t> max_timestamp_fix;
-      if (auto valid = validate_produce_records(bytes, limits.batch_bytes_max, ctx.version() >= 7,
-                                                &max_timestamp_fix);
+      batch_timestamps stamps;
+      if (auto valid =
+              validate_produce_records(bytes, limits.batch_bytes_max, ctx.version() >= 7, &stamps);
           !valid) {
         topic_out.partition_responses.push_back(
             failed(p.index, kafka_error(valid.error().code), valid.error().message));
         continue;
       }
+      if (!limits.log_append_time) {
+        if (auto bad = timestamp_out_of_bounds(stamps.records, now_ms, limits.timestamp_before_max,
+                                               limits.timestamp_after_max)) {
+          topic_out.partition_responses.push_back(
+              failed(p.index, static_cast<int16_t>(protocol::error_code::invalid_timestamp), *bad));
+          continue;
+        }
+      }
       // The frame was allocated mutable by the connection and only this handler uses it now:
       // the append patches base offsets and leader epochs in place (ARCHITECTURE decision 2).
       std::span<uint8_t> mutable_bytes(const_cast<uint8_t*>(bytes.data()), bytes.size());
-      if (max_timestamp_fix && !limits.log_append_time)
-        protocol::set_max_timestamp(mutable_bytes, *max_timestamp_fix);
+      if (stamps.max_timestamp_fix && !limits.log_append_time)
+        protocol::set_max_timestamp(mutable_bytes, *stamps.max_timestamp_fix);
       model::topic_partition tp{topic->name, model::partition_id(p.index)};
       auto epoch = topic->partitions[static_cast<size_t>(p.index)].leader_epoch;
       appends.push_back({std::move(tp), mutable_bytes, epoch, limits.log_append_time});

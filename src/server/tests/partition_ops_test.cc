@@ -93,17 +93,31 @@ TEST(partition_ops, a_wrong_max_timestamp_is_reported_for_rewriting) {
   b.add(1000, std::nullopt, protocol::bytes_of("a"))
       .add(3000, std::nullopt, protocol::bytes_of("b"));
   auto bytes = b.build();
-  std::optional<int64_t> fix;
-  ASSERT_TRUE(validate_produce_records(bytes, 1 << 20, true, &fix));
-  EXPECT_FALSE(fix.has_value());           // the builder writes the right one
+  batch_timestamps stamps;
+  ASSERT_TRUE(validate_produce_records(bytes, 1 << 20, true, &stamps));
+  EXPECT_FALSE(stamps.max_timestamp_fix.has_value());  // the builder writes the right one
+  EXPECT_EQ(stamps.records.min, 1000);
+  EXPECT_EQ(stamps.records.max, 3000);
   protocol::set_max_timestamp(bytes, -1);  // as sarama 1.22 writes it (CRC kept valid)
-  ASSERT_TRUE(validate_produce_records(bytes, 1 << 20, true, &fix));
-  ASSERT_TRUE(fix.has_value());
-  EXPECT_EQ(*fix, 3000);
-  protocol::set_max_timestamp(bytes, *fix);
+  batch_timestamps again;
+  ASSERT_TRUE(validate_produce_records(bytes, 1 << 20, true, &again));
+  ASSERT_TRUE(again.max_timestamp_fix.has_value());
+  EXPECT_EQ(*again.max_timestamp_fix, 3000);
+  protocol::set_max_timestamp(bytes, *again.max_timestamp_fix);
   auto header = protocol::validate_batch(bytes, true);
   ASSERT_TRUE(header);
   EXPECT_EQ(header->max_timestamp, 3000);
+}
+
+TEST(partition_ops, timestamps_outside_the_topic_bounds_are_named) {
+  protocol::record_timestamps ts{1000, 5000};
+  EXPECT_FALSE(timestamp_out_of_bounds(ts, 6000, INT64_MAX, INT64_MAX));
+  EXPECT_TRUE(timestamp_out_of_bounds(ts, 6000, 4999, INT64_MAX));  // 1000 is 5000 before
+  EXPECT_FALSE(timestamp_out_of_bounds(ts, 6000, 5000, INT64_MAX));
+  EXPECT_TRUE(timestamp_out_of_bounds(ts, 4000, INT64_MAX, 999));  // 5000 is 1000 after
+  EXPECT_FALSE(timestamp_out_of_bounds(ts, 4000, INT64_MAX, 1000));
+  protocol::record_timestamps none;  // records without timestamps (-1) are not checked
+  EXPECT_FALSE(timestamp_out_of_bounds(none, 6000, 0, 0));
 }
 
 }  // namespace
