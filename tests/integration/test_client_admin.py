@@ -148,6 +148,29 @@ def test_kafkajs_offsets_by_timestamp(broker):
     assert by_partition(r[4]["offsets"]) == {0: "50", 1: "50"}
 
 
+def test_kafkajs_delete_records(broker):
+    kafkajs_admin(broker, [{"op": "create", "topic": "trimmed", "partitions": 2,
+                            "replication": 1}])
+    base = recent_base_ms()
+    records = [{"p": i % 2, "k": b"k", "v": str(i).encode(), "h": [], "ts": base + i}
+               for i in range(100)]
+    clients.produce("kafkajs", broker, "trimmed", "none", records)
+    r = kafkajs_admin(broker, [
+        # KafkaJS's deleteTopicRecords needs the topic's metadata loaded first.
+        {"op": "metadata", "topic": "trimmed"},
+        {"op": "delete_records", "topic": "trimmed", "offsets": {"0": 20, "1": -1}},
+        {"op": "offsets", "topic": "trimmed"},
+        # Past the high watermark: OFFSET_OUT_OF_RANGE, and nothing moves.
+        {"op": "delete_records", "topic": "trimmed", "offsets": {"0": 51}},
+        {"op": "offsets", "topic": "trimmed"},
+    ])
+    assert errors(r[:3]) == [NONE, NONE, NONE], r
+    assert {o["partition"]: (o["low"], o["high"]) for o in r[2]["offsets"]} == \
+        {0: ("20", "50"), 1: ("50", "50")}
+    assert r[3]["error"] == 1, r  # OFFSET_OUT_OF_RANGE
+    assert {o["partition"]: o["low"] for o in r[4]["offsets"]} == {0: "20", 1: "50"}
+
+
 def test_sarama_topic_admin(broker):
     r = sarama_admin(broker, [
         {"op": "create", "topic": "sa", "partitions": 3, "replication": 1,

@@ -192,12 +192,15 @@ async function runOp(admin, op) {
 }
 
 // The Kafka error inside what an admin call threw: retries wrap it (cause, originalError), per-topic
-// errors come in a KafkaJSAggregateError (errors).
+// errors come in a KafkaJSAggregateError (errors), per-partition ones of deleteTopicRecords in
+// partitions[].error.
 function kafkaError(e) {
   let inner = e
   for (;;) {
     if (inner.errors && inner.errors.length) inner = inner.errors[0]
-    else if (inner.originalError) inner = inner.originalError
+    else if (inner.partitions && inner.partitions.length && inner.partitions[0].error) {
+      inner = inner.partitions[0].error // KafkaJSDeleteTopicRecordsError
+    } else if (inner.originalError) inner = inner.originalError
     else if (inner.cause && inner.cause !== inner) inner = inner.cause
     else break
   }
