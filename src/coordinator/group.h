@@ -43,6 +43,13 @@ struct join_result {
   std::string member_id;
   bool skip_assignment = false;
   std::vector<join_member> members;  // the leader's response only
+
+  static join_result failed(errc error, std::string member_id = {}) {
+    join_result r;
+    r.error = error;
+    r.member_id = std::move(member_id);
+    return r;
+  }
 };
 
 struct sync_result {
@@ -50,6 +57,12 @@ struct sync_result {
   std::optional<std::string> protocol_type;
   std::optional<std::string> protocol_name;
   bytes assignment;
+
+  static sync_result failed(errc error) {
+    sync_result r;
+    r.error = error;
+    return r;
+  }
 };
 
 using join_callback = std::function<void(join_result)>;

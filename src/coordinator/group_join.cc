@@ -7,23 +7,6 @@
 
 namespace sluice::coordinator {
 
-namespace {
-
-join_result join_error(errc error, std::string member_id = {}) {
-  join_result r;
-  r.error = error;
-  r.member_id = std::move(member_id);
-  return r;
-}
-
-sync_result sync_error(errc error) {
-  sync_result r;
-  r.error = error;
-  return r;
-}
-
-}  // namespace
-
 group_manager::group_manager(group_settings settings, std::function<int64_t()> clock,
                              record_sink sink, uint64_t seed)
     : _settings(settings), _clock(std::move(clock)), _sink(std::move(sink)), _random(seed) {
@@ -58,14 +41,15 @@ bool group_manager::protocols_compatible(const group& g, const join_request& req
 }
 
 void group_manager::join(join_request req, join_callback done) {
-  if (req.group_id.empty()) return done(join_error(errc::invalid_group_id, req.member_id));
+  if (req.group_id.empty()) return done(join_result::failed(errc::invalid_group_id, req.member_id));
   if (req.session_timeout_ms < _settings.min_session_timeout_ms ||
       req.session_timeout_ms > _settings.max_session_timeout_ms)
-    return done(join_error(errc::invalid_session_timeout, req.member_id));
+    return done(join_result::failed(errc::invalid_session_timeout, req.member_id));
   if (req.rebalance_timeout_ms < 0) req.rebalance_timeout_ms = req.session_timeout_ms;  // v0
   auto it = _groups.find(req.group_id);
   if (it == _groups.end()) {
-    if (!req.member_id.empty()) return done(join_error(errc::unknown_member_id, req.member_id));
+    if (!req.member_id.empty())
+      return done(join_result::failed(errc::unknown_member_id, req.member_id));
     group g;
     g.id = req.group_id;
     g.state_timestamp_ms = _clock();
@@ -73,7 +57,7 @@ void group_manager::join(join_request req, join_callback done) {
   }
   group& g = it->second;
   if (!protocols_compatible(g, req)) {
-    done(join_error(errc::inconsistent_group_protocol, req.member_id));
+    done(join_result::failed(errc::inconsistent_group_protocol, req.member_id));
   } else if (req.member_id.empty()) {
     if (req.group_instance_id && g.static_members.contains(*req.group_instance_id))
       join_static_replacement(g, req, done);
@@ -108,7 +92,7 @@ void group_manager::update_member(member& m, join_request& req, join_callback do
   if (m.awaiting_join) {
     // A second JoinGroup while the first waits: the first is answered now.
     auto previous = std::move(m.awaiting_join);
-    previous(join_error(errc::rebalance_in_progress, m.id));
+    previous(join_result::failed(errc::rebalance_in_progress, m.id));
   }
   m.client_id = req.client_id;
   m.client_host = req.client_host;
@@ -122,13 +106,13 @@ void group_manager::update_member(member& m, join_request& req, join_callback do
 
 void group_manager::join_new_member(group& g, join_request& req, join_callback& done) {
   if (g.members.size() + g.pending_members.size() >= static_cast<size_t>(_settings.max_size))
-    return done(join_error(errc::group_max_size_reached));
+    return done(join_result::failed(errc::group_max_size_reached));
   std::string id = new_member_id(req.group_instance_id ? *req.group_instance_id : req.client_id);
   if (!req.group_instance_id && req.require_known_member_id) {
     // KIP-394: the member must come back with this id, so an id is only ever given to a
     // member that is really there.
     g.pending_members[id] = _clock() + req.session_timeout_ms;
-    return done(join_error(errc::member_id_required, id));
+    return done(join_result::failed(errc::member_id_required, id));
   }
   add_member(g, id, req, std::move(done));
   if (g.is(group_state::preparing_rebalance))
@@ -143,8 +127,8 @@ void group_manager::join_static_replacement(group& g, join_request& req, join_ca
   member old = std::move(g.members[old_id]);
   g.members.erase(old_id);
   // The instance's previous incarnation is fenced.
-  if (old.awaiting_join) old.awaiting_join(join_error(errc::fenced_instance_id, old_id));
-  if (old.awaiting_sync) old.awaiting_sync(sync_error(errc::fenced_instance_id));
+  if (old.awaiting_join) old.awaiting_join(join_result::failed(errc::fenced_instance_id, old_id));
+  if (old.awaiting_sync) old.awaiting_sync(sync_result::failed(errc::fenced_instance_id));
   old.awaiting_join = nullptr;
   old.awaiting_sync = nullptr;
   const bool was_leader = g.leader == old_id;
@@ -168,7 +152,7 @@ void group_manager::join_static_replacement(group& g, join_request& req, join_ca
       g.members[old_id] = std::move(old);
       g.static_members[*req.group_instance_id] = old_id;
       if (was_leader) g.leader = old_id;
-      return done(join_error(errc::coordinator_not_available));
+      return done(join_result::failed(errc::coordinator_not_available));
     }
     join_result r = join_answer(g, m, was_leader);
     r.skip_assignment = was_leader && req.supports_skip_assignment;
@@ -195,14 +179,14 @@ void group_manager::join_known_member(group& g, join_request& req, join_callback
   if (req.group_instance_id) {
     auto s = g.static_members.find(*req.group_instance_id);
     if (s != g.static_members.end() && s->second != req.member_id)
-      return done(join_error(errc::fenced_instance_id, req.member_id));
+      return done(join_result::failed(errc::fenced_instance_id, req.member_id));
   }
   auto it = g.members.find(req.member_id);
   if (it == g.members.end() || g.is(group_state::empty) || g.is(group_state::dead))
-    return done(join_error(errc::unknown_member_id, req.member_id));
+    return done(join_result::failed(errc::unknown_member_id, req.member_id));
   member& m = it->second;
   if (m.instance_id != req.group_instance_id)
-    return done(join_error(errc::fenced_instance_id, req.member_id));
+    return done(join_result::failed(errc::fenced_instance_id, req.member_id));
   const bool same = m.protocols == req.protocols;
   switch (g.state) {
     case group_state::preparing_rebalance:
@@ -226,7 +210,7 @@ void group_manager::join_known_member(group& g, join_request& req, join_callback
       prepare_rebalance(g);
       return;
     default:
-      return done(join_error(errc::unknown_member_id, req.member_id));
+      return done(join_result::failed(errc::unknown_member_id, req.member_id));
   }
 }
 
@@ -336,8 +320,8 @@ void group_manager::remove_member(group& g, const std::string& member_id) {
   member m = std::move(it->second);
   g.members.erase(it);
   if (m.instance_id) g.static_members.erase(*m.instance_id);
-  if (m.awaiting_join) m.awaiting_join(join_error(errc::unknown_member_id, member_id));
-  if (m.awaiting_sync) m.awaiting_sync(sync_error(errc::unknown_member_id));
+  if (m.awaiting_join) m.awaiting_join(join_result::failed(errc::unknown_member_id, member_id));
+  if (m.awaiting_sync) m.awaiting_sync(sync_result::failed(errc::unknown_member_id));
   if (g.leader == member_id)
     g.leader = g.members.empty() ? std::nullopt : std::optional(g.members.begin()->first);
 }
@@ -355,31 +339,31 @@ void group_manager::reset_assignments(group& g, errc error) {
     if (m.awaiting_sync) {
       auto done = std::move(m.awaiting_sync);
       m.awaiting_sync = nullptr;
-      done(sync_error(error));
+      done(sync_result::failed(error));
     }
   }
 }
 
 void group_manager::sync(sync_request req, sync_callback done) {
   auto it = _groups.find(req.group_id);
-  if (req.group_id.empty()) return done(sync_error(errc::invalid_group_id));
-  if (it == _groups.end()) return done(sync_error(errc::unknown_member_id));
+  if (req.group_id.empty()) return done(sync_result::failed(errc::invalid_group_id));
+  if (it == _groups.end()) return done(sync_result::failed(errc::unknown_member_id));
   group& g = it->second;
   if (req.group_instance_id) {
     auto s = g.static_members.find(*req.group_instance_id);
     if (s != g.static_members.end() && s->second != req.member_id)
-      return done(sync_error(errc::fenced_instance_id));
+      return done(sync_result::failed(errc::fenced_instance_id));
   }
   auto m = g.members.find(req.member_id);
-  if (m == g.members.end()) return done(sync_error(errc::unknown_member_id));
-  if (req.generation != g.generation) return done(sync_error(errc::illegal_generation));
+  if (m == g.members.end()) return done(sync_result::failed(errc::unknown_member_id));
+  if (req.generation != g.generation) return done(sync_result::failed(errc::illegal_generation));
   if ((req.protocol_type && *req.protocol_type != g.protocol_type) ||
       (req.protocol_name && req.protocol_name != g.protocol))
-    return done(sync_error(errc::inconsistent_group_protocol));
+    return done(sync_result::failed(errc::inconsistent_group_protocol));
   m->second.last_heartbeat_ms = _clock();
   switch (g.state) {
     case group_state::preparing_rebalance:
-      return done(sync_error(errc::rebalance_in_progress));
+      return done(sync_result::failed(errc::rebalance_in_progress));
     case group_state::stable: {
       sync_result r{errc::none, g.protocol_type, g.protocol, m->second.assignment};
       return done(std::move(r));
@@ -387,11 +371,11 @@ void group_manager::sync(sync_request req, sync_callback done) {
     case group_state::completing_rebalance:
       break;
     default:
-      return done(sync_error(errc::unknown_member_id));
+      return done(sync_result::failed(errc::unknown_member_id));
   }
   if (m->second.awaiting_sync) {
     auto previous = std::move(m->second.awaiting_sync);
-    previous(sync_error(errc::rebalance_in_progress));
+    previous(sync_result::failed(errc::rebalance_in_progress));
   }
   m->second.synced = true;
   m->second.awaiting_sync = std::move(done);

@@ -7,23 +7,6 @@
 
 namespace sluice::coordinator {
 
-namespace {
-
-join_result join_error(errc error, std::string member_id) {
-  join_result r;
-  r.error = error;
-  r.member_id = std::move(member_id);
-  return r;
-}
-
-sync_result sync_error(errc error) {
-  sync_result r;
-  r.error = error;
-  return r;
-}
-
-}  // namespace
-
 errc group_manager::heartbeat(const std::string& group_id, int32_t generation,
                               const std::string& member_id,
                               const std::optional<std::string>& group_instance_id) {
@@ -90,8 +73,8 @@ leave_result group_manager::leave(const std::string& group_id,
 void group_manager::abort_waiting(errc error) {
   for (auto& [gid, g] : _groups) {
     for (auto& [id, m] : g.members) {
-      if (m.awaiting_join) std::exchange(m.awaiting_join, nullptr)(join_error(error, id));
-      if (m.awaiting_sync) std::exchange(m.awaiting_sync, nullptr)(sync_error(error));
+      if (m.awaiting_join) std::exchange(m.awaiting_join, nullptr)(join_result::failed(error, id));
+      if (m.awaiting_sync) std::exchange(m.awaiting_sync, nullptr)(sync_result::failed(error));
     }
   }
 }
