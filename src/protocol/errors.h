@@ -160,6 +160,11 @@ std::string_view error_name(error_code code);
 // retries it (possibly after refreshing metadata). False for `none` and for unknown values.
 bool is_retriable(error_code code);
 
+// The number that goes into a response's int16 error_code field.
+constexpr int16_t number(error_code code) {
+  return static_cast<int16_t>(code);
+}
+
 // Whether `value` is one of Kafka's codes, i.e. a valid error_code.
 constexpr bool is_known_error_code(int16_t value) {
   return value >= -1 && value <= max_error_code;

@@ -149,7 +149,7 @@ result<void, std::string> broker::start_partitions() {
 
   fetch_session_cache::limits sessions;
   sessions.slots = _config.get_int("max.incremental.fetch.session.cache.slots");
-  sessions.eviction_ms = _config.get_int("min.incremental.fetch.session.eviction.ms");
+  sessions.eviction_ms = _config.get_int("sluice.fetch.session.min.eviction.ms");
   sessions.partitions_max = fetch_session_partitions_max;
   _fetch_sessions = std::make_unique<fetch_sessions>(shards, sessions);
   _context.fetch_session_caches = _fetch_sessions.get();

@@ -90,7 +90,7 @@ class fetch_session_cache {
  public:
   struct limits {
     int64_t slots = 1000;           // max.incremental.fetch.session.cache.slots
-    int64_t eviction_ms = 120000;   // min.incremental.fetch.session.eviction.ms
+    int64_t eviction_ms = 120000;   // sluice.fetch.session.min.eviction.ms
     int64_t partitions_max = 1000;  // cached partitions over all sessions
   };
 

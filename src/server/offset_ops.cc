@@ -11,15 +11,15 @@ namespace sluice::server {
 
 namespace {
 
-offset_error not_hosted(const model::topic_partition& tp) {
-  return {offset_errc::not_hosted,
+partition_error not_hosted(const model::topic_partition& tp) {
+  return {partition_errc::not_hosted,
           fmt::format("{}-{} has no log on this broker yet", tp.topic, tp.partition.value())};
 }
 
-offset_error storage_failure(const storage::error& e) {
+partition_error storage_failure(const storage::error& e) {
   if (e.code == storage::errc::offset_out_of_range)
-    return {offset_errc::offset_out_of_range, e.describe()};
-  return {offset_errc::storage_error, e.describe()};
+    return {partition_errc::offset_out_of_range, e.describe()};
+  return {partition_errc::storage_error, e.describe()};
 }
 
 epoch_end_offset_outcome end_offset_on_owner(storage::log& l, model::leader_epoch current_leader,
@@ -60,18 +60,18 @@ epoch_check check_current_leader_epoch(int32_t current_leader_epoch, int32_t par
   return epoch_check::ok;
 }
 
-result<model::offset, offset_error> delete_records_target(int64_t requested,
-                                                          model::offset high_watermark,
-                                                          bool cleanup_delete) {
+result<model::offset, partition_error> delete_records_target(int64_t requested,
+                                                             model::offset high_watermark,
+                                                             bool cleanup_delete) {
   if (!cleanup_delete) {
-    return failure(offset_error{offset_errc::policy_violation,
-                                "records cannot be deleted: cleanup.policy has no \"delete\""});
+    return failure(partition_error{partition_errc::policy_violation,
+                                   "records cannot be deleted: cleanup.policy has no \"delete\""});
   }
   int64_t target = requested == delete_to_high_watermark ? high_watermark.value() : requested;
   if (target < 0 || target > high_watermark.value()) {
-    return failure(offset_error{offset_errc::offset_out_of_range,
-                                fmt::format("offset {} is outside [0, high watermark {}]", target,
-                                            high_watermark.value())});
+    return failure(partition_error{partition_errc::offset_out_of_range,
+                                   fmt::format("offset {} is outside [0, high watermark {}]",
+                                               target, high_watermark.value())});
   }
   return model::offset(target);
 }

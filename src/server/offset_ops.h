@@ -2,7 +2,7 @@
 
 // The per-partition logic of OffsetForLeaderEpoch, DeleteRecords and DescribeLogDirs, kept out of
 // the handlers (STYLE 10). Each operation runs on the partition's owner shard (through
-// partition_registry::run_on_owner) and returns a plain value; handlers map offset_errc to Kafka
+// partition_registry::run_on_owner) and returns a plain value; handlers map partition_errc to Kafka
 // error codes. The pure parts (epoch fencing, the DeleteRecords target) are separate functions
 // so that unit tests reach them without a broker.
 
@@ -14,22 +14,11 @@
 
 #include "base/result.h"
 #include "model/model.h"
+#include "server/partition_error.h"
 #include "server/partition_registry.h"
 #include "storage/checkpoint.h"
 
 namespace sluice::server {
-
-enum class offset_errc {
-  not_hosted,           // in the image but no log here (yet): retriable
-  offset_out_of_range,  // DeleteRecords below 0 (other than -1) or above the high watermark
-  policy_violation,     // DeleteRecords on a topic whose cleanup.policy lacks "delete"
-  storage_error,        // I/O failure, failed log
-};
-
-struct offset_error {
-  offset_errc code;
-  std::string message;
-};
 
 // OffsetForLeaderEpoch fences a caller whose metadata is stale, as Kafka does: -1 (no current
 // epoch given) is not checked; an older epoch than the partition's is FENCED_LEADER_EPOCH, a
@@ -47,7 +36,7 @@ std::optional<storage::epoch_entry> leader_epoch_end_offset(
     model::leader_epoch requested, model::offset log_end);
 
 struct epoch_end_offset_outcome {
-  std::optional<offset_error> error;
+  std::optional<partition_error> error;
   int32_t leader_epoch = -1;
   int64_t end_offset = -1;
 };
@@ -62,12 +51,12 @@ asio::awaitable<epoch_end_offset_outcome> epoch_end_offset(partition_registry& r
 // high watermark are out of range. An offset at or below the log start offset is accepted and
 // changes nothing.
 inline constexpr int64_t delete_to_high_watermark = -1;
-result<model::offset, offset_error> delete_records_target(int64_t requested,
-                                                          model::offset high_watermark,
-                                                          bool cleanup_delete);
+result<model::offset, partition_error> delete_records_target(int64_t requested,
+                                                             model::offset high_watermark,
+                                                             bool cleanup_delete);
 
 struct delete_records_outcome {
-  std::optional<offset_error> error;
+  std::optional<partition_error> error;
   int64_t low_watermark = -1;  // the log start offset afterwards
   bool moved = false;          // the log start offset advanced: checkpoints must be written
 };

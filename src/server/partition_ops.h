@@ -3,7 +3,8 @@
 // The produce/fetch/list-offsets logic on partitions, kept out of the handlers (STYLE 10): batch
 // validation for produce, appends, reads and offset lookups on the owner shard (through
 // partition_registry::run_on_owner), and the Fetch long poll. Handlers decode requests, call
-// these per partition and map partition_errc to Kafka error codes.
+// these per partition and map partition_errc to Kafka error codes
+// (handlers/partition_errors.h).
 
 #include <asio/awaitable.hpp>
 #include <chrono>
@@ -14,28 +15,11 @@
 
 #include "model/model.h"
 #include "protocol/record_batch.h"
+#include "server/partition_error.h"
 #include "server/partition_registry.h"
 #include "storage/log.h"
 
 namespace sluice::server {
-
-enum class partition_errc {
-  not_hosted,               // in the image but no log here (yet): retriable
-  corrupt_message,          // lengths or CRC
-  invalid_record,           // records that do not parse, bad counts or offsets deltas
-  unsupported_format,       // a batch of magic 0 or 1
-  message_too_large,        // a batch larger than max.message.bytes
-  unsupported_compression,  // zstd before Produce v7
-  out_of_order_sequence,    // an idempotent producer skipped sequence numbers
-  invalid_producer_epoch,   // an idempotent producer's epoch is older than its current one
-  offset_out_of_range,
-  storage_error,  // I/O failure, failed log
-};
-
-struct partition_error {
-  partition_errc code;
-  std::string message;
-};
 
 // Checks a Produce record set before it is appended, as Kafka does for Produce v3+: exactly one
 // whole v2 batch; lengths, magic, CRC32C, records (compressed batches decompressed with a

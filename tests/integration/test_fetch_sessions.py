@@ -220,7 +220,7 @@ def test_full_cache_answers_without_a_session(sluice):
 def test_idle_session_is_evicted_for_a_new_one(sluice):
     b = sluice.start(overrides={"auto.create.topics.enable": "false", "sluice.shards": "1",
                                 "max.incremental.fetch.session.cache.slots": "1",
-                                "min.incremental.fetch.session.eviction.ms": "300"})
+                                "sluice.fetch.session.min.eviction.ms": "300"})
     create_topic(b, "evict", 1)
     first, second = Connection(b), Connection(b)
     old = full_fetch(first, "evict", {0: 0})["session_id"]

@@ -12,6 +12,7 @@
 #include "base/logging.h"
 #include "server/controller_thread.h"
 #include "server/handlers/handlers.h"
+#include "server/handlers/partition_errors.h"
 #include "server/offset_ops.h"
 
 namespace sluice::server::handlers {
@@ -19,24 +20,6 @@ namespace sluice::server::handlers {
 namespace {
 
 using response = protocol::delete_records_response;
-
-int16_t code(protocol::error_code c) {
-  return static_cast<int16_t>(c);
-}
-
-int16_t kafka_error(offset_errc c) {
-  switch (c) {
-    case offset_errc::not_hosted:
-      return code(protocol::error_code::not_leader_or_follower);
-    case offset_errc::offset_out_of_range:
-      return code(protocol::error_code::offset_out_of_range);
-    case offset_errc::policy_violation:
-      return code(protocol::error_code::policy_violation);
-    case offset_errc::storage_error:
-      return code(protocol::error_code::kafka_storage_error);
-  }
-  return code(protocol::error_code::kafka_storage_error);
-}
 
 }  // namespace
 
@@ -59,11 +42,11 @@ asio::awaitable<handler_outcome> delete_records(request_context& ctx) {
       out.partition_index = p.partition_index;
       out.low_watermark = -1;
       if (!topic || p.partition_index < 0 || p.partition_index >= topic->partition_count()) {
-        out.error_code = code(protocol::error_code::unknown_topic_or_partition);
+        out.error_code = protocol::number(protocol::error_code::unknown_topic_or_partition);
         continue;
       }
       if (topic->is_internal()) {
-        out.error_code = code(protocol::error_code::invalid_topic_exception);
+        out.error_code = protocol::number(protocol::error_code::invalid_topic_exception);
         continue;
       }
       model::topic_partition tp{topic->name, model::partition_id(p.partition_index)};
@@ -72,7 +55,7 @@ asio::awaitable<handler_outcome> delete_records(request_context& ctx) {
       // `out` and `topic_out` stay valid across the suspension: nothing is added to their
       // vectors until the next iteration.
       if (done.error) {
-        out.error_code = kafka_error(done.error->code);
+        out.error_code = protocol::number(kafka_error(done.error->code));
         continue;
       }
       out.low_watermark = done.low_watermark;
@@ -88,7 +71,8 @@ asio::awaitable<handler_outcome> delete_records(request_context& ctx) {
       logger("server")->error("DeleteRecords: cannot write the log start offset checkpoints: {}",
                               written.error().describe());
       for (auto [t, p] : moved) {
-        resp.topics[t].partitions[p].error_code = code(protocol::error_code::kafka_storage_error);
+        resp.topics[t].partitions[p].error_code =
+            protocol::number(protocol::error_code::kafka_storage_error);
         resp.topics[t].partitions[p].low_watermark = -1;
       }
     }

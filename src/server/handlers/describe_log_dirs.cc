@@ -23,10 +23,6 @@ namespace {
 
 using response = protocol::describe_log_dirs_response;
 
-int16_t code(protocol::error_code c) {
-  return static_cast<int16_t>(c);
-}
-
 // Kafka reports sizes as signed 64-bit numbers and a volume too large for them as the maximum.
 int64_t clamp_bytes(uint64_t bytes) {
   return bytes > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<int64_t>(bytes);
@@ -88,7 +84,7 @@ asio::awaitable<handler_outcome> describe_log_dirs(request_context& ctx) {
       p.is_future_key = false;
     }
     if (offline) {
-      dir_out.error_code = code(protocol::error_code::kafka_storage_error);
+      dir_out.error_code = protocol::number(protocol::error_code::kafka_storage_error);
     } else {
       dir_out.topics = std::move(topics);
       dir_out.total_bytes = clamp_bytes(space->total_bytes);

@@ -34,6 +34,7 @@
 #include "protocol/legacy_records.h"
 #include "server/fetch_session.h"
 #include "server/handlers/handlers.h"
+#include "server/handlers/partition_errors.h"
 #include "server/partition_ops.h"
 
 namespace sluice::server::handlers {
@@ -48,20 +49,7 @@ const std::shared_ptr<spdlog::logger>& fetch_log() {
   return log;
 }
 
-int16_t code(protocol::error_code e) {
-  return static_cast<int16_t>(e);
-}
-
-protocol::error_code kafka_error(partition_errc c) {
-  switch (c) {
-    case partition_errc::offset_out_of_range:
-      return protocol::error_code::offset_out_of_range;
-    case partition_errc::not_hosted:
-      return protocol::error_code::not_leader_or_follower;
-    default:
-      return protocol::error_code::kafka_storage_error;
-  }
-}
+using handlers::kafka_error;  // partition_errc, beside the overload below
 
 protocol::error_code kafka_error(fetch_session_errc c) {
   switch (c) {
@@ -172,7 +160,7 @@ asio::awaitable<read_round> read_all(partition_registry& registry, std::vector<w
     response::partition_data pd;
     fetch_partition_result r;
     pd.partition_index = w.tp.partition.value();
-    pd.error_code = code(w.error);
+    pd.error_code = protocol::number(w.error);
     pd.high_watermark = -1;
     pd.records = protocol::records_data::empty();
     if (w.error == protocol::error_code::none) {
@@ -182,7 +170,7 @@ asio::awaitable<read_round> read_all(partition_registry& registry, std::vector<w
           read_records(registry, w.tp, model::offset(w.fetch_offset), budget, round.bytes == 0);
       auto read = co_await std::move(call);
       if (read.error) {
-        pd.error_code = code(kafka_error(read.error->code));
+        pd.error_code = protocol::number(kafka_error(read.error->code));
       } else {
         pd.high_watermark = read.high_watermark.value();
         pd.last_stable_offset = read.high_watermark.value();
@@ -354,7 +342,7 @@ asio::awaitable<response> finish_session(fetch_sessions& sessions, session_step 
   if (finished.error != fetch_session_errc::none) {
     fetch_log()->debug("fetch session {} epoch {} from {}: {}", id, epoch, client,
                        describe(finished.error));
-    resp.error_code = code(kafka_error(finished.error));
+    resp.error_code = protocol::number(kafka_error(finished.error));
     if (finished.error == fetch_session_errc::invalid_epoch) resp.session_id = id;
     co_return resp;
   }
@@ -414,7 +402,7 @@ void convert_for_old_fetch(const protocol::fetch_request& req, int16_t version, 
       if (!converted) {
         fetch_log()->error("fetch v{} from {}: converting {}-{} to message format {}: {}", version,
                            client, t.topic, p.partition_index, magic, converted.error().message);
-        p.error_code = code(protocol::error_code::kafka_storage_error);
+        p.error_code = protocol::number(protocol::error_code::kafka_storage_error);
         p.records = protocol::records_data::empty();
         continue;
       }
@@ -439,7 +427,7 @@ asio::awaitable<handler_outcome> fetch(request_context& ctx) {
     fetch_log()->debug("fetch session {} epoch {} from {}: {}", req->session_id, req->session_epoch,
                        ctx.client_address, describe(step.error));
     response resp;
-    resp.error_code = code(kafka_error(step.error));
+    resp.error_code = protocol::number(kafka_error(step.error));
     resp.session_id = fetch_session_none;
     co_return respond(ctx, resp);
   }

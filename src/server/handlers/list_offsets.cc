@@ -6,6 +6,7 @@
 #include "protocol/messages/list_offsets.h"
 
 #include "server/handlers/handlers.h"
+#include "server/handlers/partition_errors.h"
 #include "server/partition_ops.h"
 
 namespace sluice::server::handlers {
@@ -13,17 +14,6 @@ namespace sluice::server::handlers {
 namespace {
 
 using response = protocol::list_offsets_response;
-
-int16_t kafka_error(partition_errc c) {
-  switch (c) {
-    case partition_errc::not_hosted:
-      return static_cast<int16_t>(protocol::error_code::not_leader_or_follower);
-    case partition_errc::offset_out_of_range:
-      return static_cast<int16_t>(protocol::error_code::offset_out_of_range);
-    default:
-      return static_cast<int16_t>(protocol::error_code::kafka_storage_error);
-  }
-}
 
 }  // namespace
 
@@ -52,7 +42,7 @@ asio::awaitable<handler_outcome> list_offsets(request_context& ctx) {
                                             req->replica_id < 0);
         auto offsets = co_await std::move(legacy);
         if (offsets.error) {
-          out.error_code = kafka_error(offsets.error->code);
+          out.error_code = protocol::number(kafka_error(offsets.error->code));
         } else {
           out.old_style_offsets = std::move(offsets.offsets);
         }
@@ -62,7 +52,7 @@ asio::awaitable<handler_outcome> list_offsets(request_context& ctx) {
       auto call = lookup_offset(*broker.partitions, tp, p.timestamp);
       auto found = co_await std::move(call);
       if (found.error) {
-        out.error_code = kafka_error(found.error->code);
+        out.error_code = protocol::number(kafka_error(found.error->code));
       } else {
         out.offset = found.offset;
         out.timestamp = found.timestamp;

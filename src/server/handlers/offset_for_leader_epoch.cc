@@ -8,6 +8,7 @@
 #include "protocol/messages/offset_for_leader_epoch.h"
 
 #include "server/handlers/handlers.h"
+#include "server/handlers/partition_errors.h"
 #include "server/offset_ops.h"
 
 namespace sluice::server::handlers {
@@ -15,19 +16,6 @@ namespace sluice::server::handlers {
 namespace {
 
 using response = protocol::offset_for_leader_epoch_response;
-
-int16_t code(protocol::error_code c) {
-  return static_cast<int16_t>(c);
-}
-
-int16_t kafka_error(offset_errc c) {
-  switch (c) {
-    case offset_errc::not_hosted:
-      return code(protocol::error_code::not_leader_or_follower);
-    default:
-      return code(protocol::error_code::kafka_storage_error);
-  }
-}
 
 }  // namespace
 
@@ -48,23 +36,23 @@ asio::awaitable<handler_outcome> offset_for_leader_epoch(request_context& ctx) {
       response::epoch_end_offset out;
       out.partition = p.partition;
       if (!topic || p.partition < 0 || p.partition >= topic->partition_count()) {
-        out.error_code = code(protocol::error_code::unknown_topic_or_partition);
+        out.error_code = protocol::number(protocol::error_code::unknown_topic_or_partition);
         topic_out.partitions.push_back(std::move(out));
         continue;
       }
       auto leader_epoch = topic->partitions[static_cast<size_t>(p.partition)].leader_epoch;
       auto fencing = check_current_leader_epoch(p.current_leader_epoch, leader_epoch.value());
       if (fencing == epoch_check::fenced) {
-        out.error_code = code(protocol::error_code::fenced_leader_epoch);
+        out.error_code = protocol::number(protocol::error_code::fenced_leader_epoch);
       } else if (fencing == epoch_check::unknown) {
-        out.error_code = code(protocol::error_code::unknown_leader_epoch);
+        out.error_code = protocol::number(protocol::error_code::unknown_leader_epoch);
       } else {
         model::topic_partition tp{topic->name, model::partition_id(p.partition)};
         auto call = epoch_end_offset(*broker.partitions, tp, leader_epoch,
                                      model::leader_epoch(p.leader_epoch));
         auto found = co_await std::move(call);
         if (found.error) {
-          out.error_code = kafka_error(found.error->code);
+          out.error_code = protocol::number(kafka_error(found.error->code));
         } else {
           out.leader_epoch = found.leader_epoch;
           out.end_offset = found.end_offset;

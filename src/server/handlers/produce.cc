@@ -15,6 +15,7 @@
 
 #include "cluster/config_resolver.h"
 #include "server/handlers/handlers.h"
+#include "server/handlers/partition_errors.h"
 #include "server/partition_ops.h"
 
 namespace sluice::server::handlers {
@@ -22,33 +23,6 @@ namespace sluice::server::handlers {
 namespace {
 
 using response = protocol::produce_response;
-
-int16_t kafka_error(partition_errc code) {
-  using protocol::error_code;
-  switch (code) {
-    case partition_errc::not_hosted:
-      return static_cast<int16_t>(error_code::not_leader_or_follower);
-    case partition_errc::corrupt_message:
-      return static_cast<int16_t>(error_code::corrupt_message);
-    case partition_errc::invalid_record:
-      return static_cast<int16_t>(error_code::invalid_record);
-    case partition_errc::unsupported_format:
-      return static_cast<int16_t>(error_code::unsupported_for_message_format);
-    case partition_errc::message_too_large:
-      return static_cast<int16_t>(error_code::message_too_large);
-    case partition_errc::unsupported_compression:
-      return static_cast<int16_t>(error_code::unsupported_compression_type);
-    case partition_errc::out_of_order_sequence:
-      return static_cast<int16_t>(error_code::out_of_order_sequence_number);
-    case partition_errc::invalid_producer_epoch:
-      return static_cast<int16_t>(error_code::invalid_producer_epoch);
-    case partition_errc::offset_out_of_range:
-      return static_cast<int16_t>(error_code::offset_out_of_range);
-    case partition_errc::storage_error:
-      return static_cast<int16_t>(error_code::kafka_storage_error);
-  }
-  return static_cast<int16_t>(error_code::unknown_server_error);
-}
 
 // The topic settings Produce applies: max.message.bytes and message.timestamp.type.
 struct topic_limits {
@@ -147,7 +121,7 @@ asio::awaitable<handler_outcome> produce(request_context& ctx) {
         auto up = upconvert_produce_records(bytes);
         if (!up) {
           topic_out.partition_responses.push_back(
-              failed(p.index, kafka_error(up.error().code), up.error().message));
+              failed(p.index, protocol::number(kafka_error(up.error().code)), up.error().message));
           continue;
         }
         converted.push_back(std::move(*up));
@@ -157,8 +131,8 @@ asio::awaitable<handler_outcome> produce(request_context& ctx) {
       if (auto valid =
               validate_produce_records(bytes, limits.batch_bytes_max, ctx.version() >= 7, &stamps);
           !valid) {
-        topic_out.partition_responses.push_back(
-            failed(p.index, kafka_error(valid.error().code), valid.error().message));
+        topic_out.partition_responses.push_back(failed(
+            p.index, protocol::number(kafka_error(valid.error().code)), valid.error().message));
         continue;
       }
       if (!limits.log_append_time) {
@@ -190,7 +164,8 @@ asio::awaitable<handler_outcome> produce(request_context& ctx) {
   for (size_t i = 0; i < appended.size(); ++i) {
     auto& out = resp.responses[slots[i].first].partition_responses[slots[i].second];
     if (appended[i].error) {
-      out = failed(out.index, kafka_error(appended[i].error->code), appended[i].error->message);
+      out = failed(out.index, protocol::number(kafka_error(appended[i].error->code)),
+                   appended[i].error->message);
     } else {
       out.base_offset = appended[i].base_offset.value();
       out.log_start_offset = appended[i].log_start_offset.value();

@@ -37,11 +37,11 @@ TEST(offset_ops, delete_records_target_follows_kafka) {
   EXPECT_EQ(*delete_records_target(100, hw, true), O(100));
   EXPECT_EQ(*delete_records_target(delete_to_high_watermark, hw, true), O(100));
   EXPECT_EQ(*delete_records_target(0, hw, true), O(0));
-  EXPECT_EQ(delete_records_target(101, hw, true).error().code, offset_errc::offset_out_of_range);
-  EXPECT_EQ(delete_records_target(-2, hw, true).error().code, offset_errc::offset_out_of_range);
+  EXPECT_EQ(delete_records_target(101, hw, true).error().code, partition_errc::offset_out_of_range);
+  EXPECT_EQ(delete_records_target(-2, hw, true).error().code, partition_errc::offset_out_of_range);
   // The policy is checked first, as Kafka does.
-  EXPECT_EQ(delete_records_target(101, hw, false).error().code, offset_errc::policy_violation);
-  EXPECT_EQ(delete_records_target(40, hw, false).error().code, offset_errc::policy_violation);
+  EXPECT_EQ(delete_records_target(101, hw, false).error().code, partition_errc::policy_violation);
+  EXPECT_EQ(delete_records_target(40, hw, false).error().code, partition_errc::policy_violation);
 }
 
 }  // namespace
