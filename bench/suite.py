@@ -5,7 +5,8 @@ Starts a fresh broker on a free port with a temporary data directory and measure
 produce of 1 KiB records flat out (acks=1 and acks=all, 1 and 6 partitions), consume of the same
 data, end-to-end latency at fixed rates, 10,000 partitions (create, metadata, produce to all),
 1,000 concurrent producer connections, idle RSS, start-up time empty and with 10,000 partitions
-on disk. Beside each figure it measures the limit that bounds it on this machine: the null sink
+on disk, and the cost of message-format conversion (a client speaking Kafka 0.9's protocol:
+Produce v1 / Fetch v1 with message format v0, converted on the broker). Beside each figure it measures the limit that bounds it on this machine: the null sink
 (the client's own ceiling), loopback TCP bandwidth (iperf3), sequential write bandwidth and
 fdatasync latency (storage_bench's machine section) and the storage engine's own start-up time.
 
@@ -44,6 +45,12 @@ CONN_BENCH = BUILD / "bench/connections/conn_bench"
 STORAGE_BENCH = BUILD / "bench/storage/storage_bench"
 
 RUN_TIMEOUT_S = 600
+
+# librdkafka speaking Kafka 0.9's protocol without asking the broker (no ApiVersions): Produce v1
+# and Fetch v1 with message format v0, which the broker up-converts on append and down-converts
+# on fetch (docs/performance.md, "Message-format conversion"). With a fallback of 0.10.0 or
+# later librdkafka sends ApiVersions anyway and then uses the newest versions.
+OLD_CLIENT = ["api.version.request=false", "broker.version.fallback=0.9.0"]
 
 # The issue's goals: (key of the figure, comparison, threshold, text).
 GOALS = {
@@ -192,8 +199,13 @@ def run_json(args, what):
 def loadgen(target, topic, **kw):
     args = [LOADGEN, "--brokers", target.bootstrap, "--topic", topic]
     for k, v in kw.items():
+        if v is None:
+            continue
         if v is True:
             args.append("--" + k.replace("_", "-"))
+        elif isinstance(v, list):
+            for item in v:
+                args += ["--" + k.replace("_", "-"), item]
         else:
             args += ["--" + k.replace("_", "-"), v]
     if hasattr(target, "pid"):
@@ -317,6 +329,23 @@ def rate_runs(target, prefix, seconds, consume):
     return out
 
 
+def conversion_runs(broker, records):
+    """Produce and consume 1 KiB records, 1 partition, acks=all, as an old client and as a
+    current one, interleaved so that both see the same machine."""
+    out = {"records": records}
+    for old in (False, True):
+        tag = "v0" if old else "v2"
+        props = OLD_CLIENT if old else []
+        topic = f"bench-conv-{tag}"
+        out[f"produce_{tag}"] = loadgen(broker, topic, partitions=1, records=records,
+                                        record_size=1024, acks="all",
+                                        producer_prop=props or None)
+        out[f"consume_{tag}"] = loadgen(broker, "bench-conv-v2", mode="consume", no_create=True,
+                                        partitions=1, records=records, record_size=1024,
+                                        consumer_prop=props or None)
+    return out
+
+
 def run_suite(work):
     results = {"scale": SCALE, "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     records = scaled(300000)
@@ -360,6 +389,7 @@ def run_suite(work):
         b["consume"][f"p{parts}"] = loadgen(broker, topic, mode="consume", no_create=True,
                                             partitions=parts, consumers=min(parts, 2),
                                             records=records, record_size=1024)
+    b["conversion"] = conversion_runs(broker, records)
     b["rates"] = rate_runs(broker, "bench", rate_seconds, consume=True)
     b["p10k"] = loadgen(broker, "bench-p10k", partitions=partitions_10k, records=records_10k,
                         record_size=1024, acks="1")
@@ -416,6 +446,22 @@ def figures(r):
         e2e = get(b, "rates", str(rate), "consume", "e2e_latency_us", "p999")
         rows.append((f"end-to-end p99.9 at {rate // 1000}k records/s", "ms",
                      e2e / 1e3 if e2e is not None else None, None, "", None))
+    conv = b.get("conversion", {})
+    rows.append(("produce 1 KiB acks=all, 1 partition, Produce v1 (format v0, up-converted)",
+                 "MB/s", get(conv, "produce_v0", "produce", "mb_s"),
+                 get(conv, "produce_v2", "produce", "mb_s"), "same broker, Produce v9+", None))
+    rows.append(("consume 1 KiB, 1 partition, Fetch v1 (format v0, down-converted)", "MB/s",
+                 get(conv, "consume_v0", "consume", "mb_s"),
+                 get(conv, "consume_v2", "consume", "mb_s"), "same broker, Fetch v11+", None))
+    gb = conv.get("records", 0) * 1024 / 1e9
+
+    def cpu_per_gb(run):
+        cpu = get(conv, run, "broker", "cpu_s")
+        return cpu / gb if cpu is not None and gb else None
+    for what, old, new in (("produce", "produce_v0", "produce_v2"),
+                           ("consume", "consume_v0", "consume_v2")):
+        rows.append((f"broker CPU per GB, {what} with conversion", "s/GB", cpu_per_gb(old),
+                     cpu_per_gb(new), "same broker, no conversion", None))
     rows.append(("10,000 partitions: create", "ms", get(b, "p10k", "topic", "create_ms"),
                  get(n, "p10k", "topic", "create_ms"), "null sink", None))
     rows.append(("10,000 partitions: Metadata", "ms", get(b, "p10k", "topic", "metadata_ms"),
