@@ -11,7 +11,7 @@ import time
 
 import pytest
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
 import kwire
 
@@ -112,3 +112,20 @@ def test_broker_message_max_bytes_bounds_batches(broker):
         MESSAGE_TOO_LARGE
     still_serves(broker, "t", [])
     still_serves(broker, "roomy", [b"x" * 12000])
+
+
+def test_a_changed_topic_config_applies_to_the_next_produce(broker):
+    """Produce keeps each topic's settings per metadata image: a config change through the admin
+    API takes effect for the very next batch, both ways, on every connection."""
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+
+    def set_max_message_bytes(value):
+        resource = ConfigResource("topic", "roomy", set_config={"max.message.bytes": value})
+        admin.alter_configs([resource])[resource].result(timeout=CLIENT_DEADLINE_S)
+
+    batch = kwire.record_batch([b"z" * 5000])
+    assert produce(broker, "roomy", batch)["error_code"] == NONE
+    set_max_message_bytes("1000")
+    assert produce(broker, "roomy", batch)["error_code"] == MESSAGE_TOO_LARGE
+    set_max_message_bytes("200000")
+    assert produce(broker, "roomy", kwire.record_batch([b"w" * 150000]))["error_code"] == NONE
