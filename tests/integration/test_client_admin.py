@@ -171,6 +171,29 @@ def test_kafkajs_delete_records(broker):
     assert {o["partition"]: o["low"] for o in r[4]["offsets"]} == {0: "20", 1: "50"}
 
 
+def test_sarama_delete_records(broker):
+    """sarama 1.22's ClusterAdmin.DeleteRecords (DeleteRecords v0) moves the low watermarks; it
+    drops the per-partition errors of the answer, so an offset past the high watermark shows
+    only as a log start that did not move."""
+    sarama_admin(broker, [{"op": "create", "topic": "sa-trim", "partitions": 2,
+                           "replication": 1}])
+    base = recent_base_ms()
+    records = [{"p": i % 2, "k": b"k", "v": str(i).encode(), "h": [], "ts": base + i}
+               for i in range(100)]
+    clients.produce("kafkajs", broker, "sa-trim", "none", records)
+    earliest = [{"op": "offset_by_time", "topic": "sa-trim", "partition": p, "timestamp": -2}
+                for p in (0, 1)]
+    r = sarama_admin(broker, [
+        {"op": "delete_records", "topic": "sa-trim", "offsets": {"0": 20, "1": -1}},
+        *earliest,
+        {"op": "delete_records", "topic": "sa-trim", "offsets": {"0": 51}},
+        *earliest,
+    ])
+    assert errors(r) == [NONE] * 6, r
+    assert [r[1]["offset"], r[2]["offset"]] == [20, 50]
+    assert [r[4]["offset"], r[5]["offset"]] == [20, 50]
+
+
 def test_sarama_topic_admin(broker):
     r = sarama_admin(broker, [
         {"op": "create", "topic": "sa", "partitions": 3, "replication": 1,
