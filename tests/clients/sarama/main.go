@@ -5,17 +5,28 @@
 //	sarama_client produce -brokers H:P -topic T -codec gzip < records.jsonl   (prints offsets)
 //	sarama_client consume -brokers H:P -topic T -partitions N                 (prints records)
 //	sarama_client admin -brokers H:P < ops.jsonl                              (prints results)
+//	sarama_client group -brokers H:P -topic T -group G -assignor range -client-id C (prints events)
 //
 // A record line: {"p":partition,"k":base64,"v":base64,"h":[["name",base64]],"ts":ms}.
+//
+// `group` is one member of a consumer group (sarama.ConsumerGroup) until SIGTERM, printing
+// events as JSON lines: {"ev":"assigned"|"revoked","member","gen","claims":{topic:[partitions]}}
+// at the setup and cleanup of each session, {"ev":"record","t","p","o","v"} per record (marked,
+// then committed by sarama every 100 ms and when the session ends), and {"ev":"closed"} once it
+// has left the group.
 package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/Shopify/sarama"
@@ -292,6 +303,90 @@ func describeConfigsV1(client sarama.Client, o op) map[string]interface{} {
 	return res
 }
 
+// groupHandler prints each session's claims and each record as JSON lines; stdout is written
+// under a lock, one line per write, so that a test reading the pipe sees whole events even when
+// the process is killed.
+type groupHandler struct {
+	mu  sync.Mutex
+	out *json.Encoder
+}
+
+func (h *groupHandler) emit(event map[string]interface{}) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.out.Encode(event)
+}
+
+func (h *groupHandler) Setup(s sarama.ConsumerGroupSession) error {
+	h.emit(map[string]interface{}{"ev": "assigned", "member": s.MemberID(),
+		"gen": s.GenerationID(), "claims": s.Claims()})
+	return nil
+}
+
+func (h *groupHandler) Cleanup(s sarama.ConsumerGroupSession) error {
+	h.emit(map[string]interface{}{"ev": "revoked", "member": s.MemberID(),
+		"gen": s.GenerationID(), "claims": s.Claims()})
+	return nil
+}
+
+// ConsumeClaim prints each record and marks it; sarama commits what is marked every
+// Consumer.Offsets.CommitInterval and once more when the session ends.
+func (h *groupHandler) ConsumeClaim(s sarama.ConsumerGroupSession, c sarama.ConsumerGroupClaim) error {
+	for m := range c.Messages() {
+		h.emit(map[string]interface{}{"ev": "record", "t": m.Topic, "p": m.Partition,
+			"o": m.Offset, "v": string(m.Value)})
+		s.MarkMessage(m, "")
+	}
+	return nil
+}
+
+// group runs one member of a consumer group until SIGTERM, then ends its session (a last
+// commit) and leaves the group.
+func group(brokers []string, cfg *sarama.Config, topic, groupID, assignor string, sessionMs int) {
+	switch assignor {
+	case "range":
+		cfg.Consumer.Group.Rebalance.Strategy = sarama.BalanceStrategyRange
+	case "roundrobin":
+		cfg.Consumer.Group.Rebalance.Strategy = sarama.BalanceStrategyRoundRobin
+	default:
+		fail("unknown assignor %q", assignor)
+	}
+	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
+	cfg.Consumer.Offsets.CommitInterval = 100 * time.Millisecond
+	cfg.Consumer.Group.Session.Timeout = time.Duration(sessionMs) * time.Millisecond
+	cfg.Consumer.Group.Heartbeat.Interval = time.Duration(sessionMs/10) * time.Millisecond
+	cfg.Consumer.Group.Rebalance.Timeout = time.Duration(sessionMs) * time.Millisecond
+	cfg.Consumer.Group.Rebalance.Retry.Max = 20
+	cfg.Consumer.Group.Rebalance.Retry.Backoff = 200 * time.Millisecond
+	cfg.Consumer.Return.Errors = true
+	g, err := sarama.NewConsumerGroup(brokers, groupID, cfg)
+	if err != nil {
+		fail("consumer group: %v", err)
+	}
+	h := &groupHandler{out: json.NewEncoder(os.Stdout)}
+	ctx, cancel := context.WithCancel(context.Background())
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		<-signals
+		cancel()
+	}()
+	go func() {
+		for e := range g.Errors() {
+			fmt.Fprintf(os.Stderr, "group error: %v\n", e)
+		}
+	}()
+	for ctx.Err() == nil {
+		if err := g.Consume(ctx, []string{topic}, h); err != nil {
+			fail("consume: %v", err)
+		}
+	}
+	if err := g.Close(); err != nil {
+		fail("close: %v", err)
+	}
+	h.emit(map[string]interface{}{"ev": "closed"})
+}
+
 func main() {
 	if len(os.Args) < 2 {
 		fail("usage: sarama_client produce|consume|admin [flags]")
@@ -302,8 +397,13 @@ func main() {
 	codec := fs.String("codec", "none", "none, gzip, snappy, lz4 or zstd")
 	partitions := fs.Int("partitions", 1, "partitions to consume")
 	version := fs.String("version", sarama.MaxVersion.String(), "Kafka version to speak, or default")
+	groupID := fs.String("group", "", "consumer group (group)")
+	assignor := fs.String("assignor", "range", "range or roundrobin (group)")
+	sessionMs := fs.Int("session-ms", 6000, "session timeout in ms (group)")
+	clientID := fs.String("client-id", "sluice-itest-sarama", "client id")
 	fs.Parse(os.Args[2:])
 	cfg := config(*version, *codec)
+	cfg.ClientID = *clientID
 	list := strings.Split(*brokers, ",")
 	switch os.Args[1] {
 	case "produce":
@@ -312,6 +412,8 @@ func main() {
 		consume(list, cfg, *topic, *partitions)
 	case "admin":
 		admin(list, cfg)
+	case "group":
+		group(list, cfg, *topic, *groupID, *assignor, *sessionMs)
 	default:
 		fail("unknown command %q", os.Args[1])
 	}
