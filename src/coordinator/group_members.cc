@@ -39,7 +39,7 @@ leave_result group_manager::leave(const std::string& group_id,
     return out;
   }
   group& g = it->second;
-  bool removed = false;
+  bool removed = false, pending_removed = false;
   for (const auto& who : members) {
     std::string id = who.member_id;
     if (who.group_instance_id) {
@@ -55,6 +55,7 @@ leave_result group_manager::leave(const std::string& group_id,
       id = s->second;
     }
     if (g.pending_members.erase(id) > 0) {
+      pending_removed = true;
       out.members.push_back(errc::none);
       continue;
     }
@@ -66,7 +67,10 @@ leave_result group_manager::leave(const std::string& group_id,
     removed = true;
     out.members.push_back(errc::none);
   }
-  if (removed) after_member_removed(g);
+  if (removed)
+    after_member_removed(g);
+  else if (pending_removed)
+    maybe_complete_join(g);  // the join phase may have waited only for that id
   return out;
 }
 

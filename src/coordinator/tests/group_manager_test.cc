@@ -232,6 +232,25 @@ TEST(group_manager, leave_empties_group_and_persists_generation) {
   EXPECT_TRUE(last->members.empty());
 }
 
+TEST(group_manager, leave_of_a_pending_member_completes_the_join_phase_at_once) {
+  fixture f;
+  auto [a, ja] = f.join_dynamic();
+  f.sync(a, 1, {{a, {1}}});
+  auto [b, jb] = f.join_dynamic();  // a rebalance: a must rejoin
+  auto first = f.join(f.join_req(""));
+  std::string pending = (*first)->member_id;
+  EXPECT_EQ((*first)->error, errc::member_id_required);
+  auto ja2 = f.join(f.join_req(a));
+  EXPECT_FALSE(*ja2);  // everyone has joined but the pending id
+  auto left = f.manager->leave("g", {{pending, std::nullopt}});
+  ASSERT_EQ(left.members.size(), 1u);
+  EXPECT_EQ(left.members[0], errc::none);
+  ASSERT_TRUE(*ja2);  // without waiting for a tick
+  ASSERT_TRUE(*jb);
+  EXPECT_EQ((*ja2)->generation, 2);
+  EXPECT_EQ(f.manager->find("g")->pending_members.size(), 0u);
+}
+
 TEST(group_manager, static_member_rejoins_without_rebalance_and_fences_old_id) {
   fixture f;
   auto j = f.join(f.join_req("", "instance-1"));
