@@ -9,10 +9,10 @@ list_groups, which sends ListGroups and DescribeGroups): members are matched by 
 the test makes unique per member."""
 
 import json
-import os
 import signal
 import struct
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -48,8 +48,7 @@ class Member:
             raise ValueError(kind)
         self.events = []
         self._lock = threading.Lock()
-        self._stderr = open(clients.work_dir() / f"member-{os.getpid()}-{client_id}.stderr",
-                            "w+b")
+        self._stderr = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self._stderr)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()

@@ -7,7 +7,6 @@ group-member.js, since its own is called "RoundRobinAssigner"), so: each partiti
 one owner, every record is read once, and the refusals are exactly Kafka's:
 INCONSISTENT_GROUP_PROTOCOL for a member with no assignor in common or another protocol type."""
 
-import struct
 
 import pytest
 from kafka import KafkaConsumer
