@@ -5,8 +5,8 @@ type is the group's and at least one of its assignors is supported by every memb
 those all support. Here the common one is "roundrobin" (KafkaJS under that name through
 group-member.js, since its own is called "RoundRobinAssigner"), so: each partition has exactly
 one owner, every record is read once, and the refusals are exactly Kafka's:
-INCONSISTENT_GROUP_PROTOCOL for a member with no assignor in common or another protocol type."""
-
+INCONSISTENT_GROUP_PROTOCOL for a member with no assignor in common (raw JoinGroup, kafka-python
+with only range, KafkaJS with its default assigner) or another protocol type."""
 
 import pytest
 from kafka import KafkaConsumer
@@ -14,7 +14,7 @@ from kafka.coordinator.assignors.range import RangePartitionAssignor
 from kafka.errors import InconsistentGroupProtocolError
 
 import kwire
-from group_clients import GROUP_OVERRIDES, create_topic
+from group_clients import DEADLINE_S, GROUP_OVERRIDES, create_topic
 from group_members import (Member, committed, consumed, describe, produce_values,
                            wait_consumed, wait_settled)
 
@@ -120,6 +120,15 @@ def test_four_client_libraries_share_one_group_and_strangers_are_refused(broker,
                 stranger.poll(timeout_ms=10000)
         finally:
             stranger.close(autocommit=False)
+        # And KafkaJS with its own assigner's name, "RoundRobinAssigner", shared by no one.
+        kafkajs = Member("kafkajs", broker, topic, group, "mixed-kafkajs-default")
+        try:
+            code = kafkajs.proc.wait(DEADLINE_S)
+            kafkajs._reader.join(DEADLINE_S)
+            assert code == 2 and kafkajs.snapshot()[-1]["error"] == "INCONSISTENT_GROUP_PROTOCOL", \
+                (code, kafkajs.snapshot(), kafkajs.stderr())
+        finally:
+            kafkajs.close()
         wait_settled(broker, group, members, topic, partitions)
         g = describe(broker, group)
         assert g.state == "Stable" and len(g.members) == len(members)

@@ -2,7 +2,8 @@
 // test can SIGKILL it. Prints JSON lines on stdout: {"ev":"assigned","member","claims":{topic:
 // [partitions]}} after each join, {"ev":"revoked","member"} when a rebalance starts, {"ev":
 // "record","t","p","o","v"} per record (its offset is committed right after: autoCommitThreshold
-// 1), and {"ev":"closed"} after SIGTERM once it has left the group.
+// 1), {"ev":"closed"} after SIGTERM once it has left the group, and {"ev":"crashed","error"}
+// (exit status 2) when KafkaJS gives up.
 //
 //   node group-member.js BOOTSTRAP TOPIC GROUP ASSIGNOR SESSION_MS CLIENT_ID
 //
@@ -40,6 +41,12 @@ async function main() {
     emit({ ev: 'assigned', member: payload.memberId, claims: payload.memberAssignment })
   )
   consumer.on(consumer.events.REBALANCING, ({ payload }) => emit({ ev: 'revoked', member: payload.memberId }))
+  // A crash KafkaJS does not restart from (e.g. INCONSISTENT_GROUP_PROTOCOL) ends the member.
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    const e = payload.error
+    emit({ ev: 'crashed', error: e.type || (e.cause && e.cause.type) || e.name, message: e.message })
+    if (!payload.restart) process.exit(2)
+  })
   let stopping = false
   process.on('SIGTERM', async () => {
     if (stopping) return
