@@ -21,7 +21,7 @@ from confluent_kafka.admin import AdminClient
 from kafka import KafkaAdminClient
 
 import clients
-from group_clients import DEADLINE_S
+from group_clients import DEADLINE_S, create_topic, produce
 
 SESSION_MS = 6000
 PYTHON_DRIVER = clients.SOURCE_DIR / "clients" / "python" / "group_member.py"
@@ -197,7 +197,6 @@ def committed(broker, group, topic):
 
 
 def produce_values(broker, topic, prefix, count, partitions):
-    from group_clients import produce
     produce(broker, topic, count, partitions, prefix)
     return [f"{prefix}-{i}" for i in range(count)]
 
@@ -208,7 +207,6 @@ def membership_scenario(broker, kind):
     (as the members report it and as DescribeGroups shows it); every record is read; a record
     is read twice only when the killed member read it past its last commit, and the new owner
     starts exactly at that commit; members started afterwards resume at the committed offsets."""
-    from group_clients import create_topic
     topic, group, partitions = f"members-{kind}", f"members-{kind}", 6
     create_topic(broker, topic, partitions)
     produced = produce_values(broker, topic, "a", 300, partitions)
