@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config python3 clang-format
   # libraries linked into sluice
   libasio-dev libssl-dev zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev
-  libspdlog-dev libfmt-dev libcli11-dev
+  libspdlog-dev libfmt-dev libcli11-dev libcpp-httplib-dev
   # tests, fuzzing and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   # real Kafka clients for the integration tests and the load generator

@@ -619,6 +619,17 @@ constexpr config_def defs[] = {
      key_status::active,
      "Sluice: also serve the API versions that Apache Kafka 4.0 removed (KIP-896), for older "
      "clients; false refuses them as Kafka 4 does (the connection is closed)."},
+    {"sluice.metrics.listener",
+     t::string,
+     "127.0.0.1:0",
+     0,
+     0,
+     {},
+     key_status::active,
+     "Sluice: host:port of the HTTP metrics endpoint (GET /metrics, Prometheus text format); "
+     "port 0 picks a free port, logged at start (`metrics listening on http://...`); empty "
+     "disables it. Loopback and port 0 by default, so that brokers started side by side never "
+     "collide; set a fixed port for Prometheus to scrape."},
     {"sluice.shards",
      t::int32,
      "0",

@@ -8,6 +8,7 @@
 #include "base/logging.h"
 #include "cluster/config_resolver.h"
 #include "server/connection.h"
+#include "server/http/metrics_page.h"
 
 namespace sluice::server {
 
@@ -194,6 +195,8 @@ result<std::unique_ptr<broker>, std::string> broker::start(const config::broker_
       return failure(fmt::format("listener {}: only PLAINTEXT listeners are supported so far",
                                  ep.listener_name));
   }
+  auto metrics_address = metrics::parse_listener(cfg.get_string("sluice.metrics.listener"));
+  if (!metrics_address) return failure(metrics_address.error());
   for (const auto& key : cfg.accepted_but_unused())
     log->info("configuration {} is accepted but has no effect in Sluice yet", key);
 
@@ -222,6 +225,12 @@ result<std::unique_ptr<broker>, std::string> broker::start(const config::broker_
     bound.push_back((*l)->bound());
     b->_listeners.push_back(std::move(*l));
   }
+  if (*metrics_address) {
+    auto m = metrics::metrics_endpoint::bind(**metrics_address,
+                                             [raw = b.get()] { return raw->metrics_page(); });
+    if (!m) return failure(m.error());
+    b->_metrics = std::move(*m);
+  }
   auto advertised = advertised_endpoints(cfg, bound, *protocols);
   if (!advertised) return failure(advertised.error());
   b->_context.advertised = std::move(*advertised);
@@ -232,6 +241,11 @@ result<std::unique_ptr<broker>, std::string> broker::start(const config::broker_
     });
   };
   b->_controller_thread.start();
+  b->_counters = std::make_unique<metrics::shard_counter_set>(shard_count);
+  for (unsigned s = 0; s < shard_count; ++s) {
+    asio::post(b->_shards.context(s),
+               [c = &b->_counters->shard(s)] { metrics::bind_current_shard(c); });
+  }
   b->_shards.start();
   b->_running = true;
   b->_groups->start();
@@ -242,11 +256,29 @@ result<std::unique_ptr<broker>, std::string> broker::start(const config::broker_
     log->info("listening on {}://{}:{}", ep.listener_name, ep.host.empty() ? "0.0.0.0" : ep.host,
               ep.port);
   }
+  if (b->_metrics) {
+    b->_metrics->start();
+    const auto& at = b->_metrics->bound();
+    bool v6 = at.host.find(':') != std::string::npos;
+    log->info("metrics listening on http://{}{}{}:{}/metrics", v6 ? "[" : "", at.host,
+              v6 ? "]" : "", at.port);
+  }
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                   started)
                 .count();
   log->info("ready in {} ms", ms);
   return b;
+}
+
+// On the metrics endpoint's thread: the shards' counters summed, and gauges read from state
+// every thread may read (the connection count is atomic, the image is published atomically).
+std::string broker::metrics_page() const {
+  metrics::broker_gauges gauges;
+  gauges.connections = _context.open_connections.load(std::memory_order_relaxed);
+  auto image = _images.current();
+  gauges.topics = image->topics().size();
+  gauges.partitions = image->partition_count();
+  return metrics::render_metrics_page(_counters->sum(), gauges);
 }
 
 std::vector<endpoint> broker::bound_endpoints() const {
@@ -276,6 +308,7 @@ void broker::stop() {
   _stopped = true;
   if (!_running) {
     // start() failed before the shards ran: nothing was accepted, nothing to close.
+    _metrics.reset();
     _controller_thread.stop();
     _shards.stop();
     stop_partitions();
@@ -283,6 +316,7 @@ void broker::stop() {
   }
   auto log = logger("broker");
   log->info("shutting down");
+  if (_metrics) _metrics->stop();
   for (auto& l : _listeners) l->stop();
   // Waiting JoinGroup and SyncGroup requests are answered (NOT_COORDINATOR) so that their
   // connections can close.

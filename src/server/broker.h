@@ -21,6 +21,8 @@
 #include "server/data_dirs.h"
 #include "server/fetch_session.h"
 #include "server/group_host.h"
+#include "server/http/counters.h"
+#include "server/http/metrics_endpoint.h"
 #include "server/listener.h"
 #include "server/partition_registry.h"
 #include "server/shard.h"
@@ -43,6 +45,7 @@ class broker {
   result<void, std::string> start_controller();
   result<void, std::string> start_partitions();
   void stop_partitions();
+  std::string metrics_page() const;
 
   const config::broker_config& _config;
   data_dirs _dirs;
@@ -64,6 +67,10 @@ class broker {
   // Fetch sessions, one cache per shard; destroyed after the shards stopped.
   std::unique_ptr<fetch_sessions> _fetch_sessions;
   broker_context _context;
+  // Each shard's counters (server/http/counters.h), bound to the shard threads before they run;
+  // the metrics endpoint (null when sluice.metrics.listener is empty) sums them at each scrape.
+  std::unique_ptr<metrics::shard_counter_set> _counters;
+  std::unique_ptr<metrics::metrics_endpoint> _metrics;
   shard_set _shards;
   std::vector<shard_connections> _connections;
   std::vector<std::unique_ptr<listener>> _listeners;

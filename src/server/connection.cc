@@ -16,6 +16,7 @@
 #include "protocol/api.h"
 #include "protocol/messages/api_versions.h"
 #include "server/handlers/handlers.h"
+#include "server/http/counters.h"
 
 namespace sluice::server {
 
@@ -154,6 +155,7 @@ asio::awaitable<void> connection::read_loop() {
       shut("unsupported version");
       break;
     }
+    metrics::count_request(key, version);
 
     protocol::reader r{std::span<const uint8_t>(*frame)};
     protocol::request_header header;

@@ -12,6 +12,7 @@
 #include "protocol/crc32c.h"
 #include "protocol/legacy_records.h"
 #include "protocol/record_batch.h"
+#include "server/http/counters.h"
 
 namespace sluice::server {
 
@@ -136,6 +137,7 @@ result<std::vector<uint8_t>, partition_error> upconvert_produce_records(
       return failure(partition_error{partition_errc::corrupt_message, converted.error().message});
     return failure(batch_failure(converted.error(), message_set));
   }
+  metrics::count_produce_conversion(metrics::records_in_batches(*converted));
   return std::move(*converted);
 }
 
@@ -159,6 +161,9 @@ void append_on_owner(partition_registry& registry, storage::log* l, const append
     return deliver(produce_outcome{std::nullopt, appended->base_offset, l->log_start_offset(),
                                    append_time_ms});
   }
+  metrics::count_produce_append(
+      item.records.size(),
+      static_cast<uint64_t>(appended->last_offset.value() - appended->base_offset.value() + 1));
   // A single node: an append is committed once it is in the log.
   l->set_high_watermark(l->log_end_offset());
   registry.notify_append(item.tp);

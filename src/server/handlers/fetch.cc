@@ -35,6 +35,7 @@
 #include "server/fetch_session.h"
 #include "server/handlers/handlers.h"
 #include "server/handlers/partition_errors.h"
+#include "server/http/counters.h"
 #include "server/partition_ops.h"
 
 namespace sluice::server::handlers {
@@ -406,6 +407,7 @@ void convert_for_old_fetch(const protocol::fetch_request& req, int16_t version, 
         p.records = protocol::records_data::empty();
         continue;
       }
+      metrics::count_fetch_conversion(metrics::entries_in_message_set(*converted));
       p.records = protocol::records_data::owned(std::move(*converted));
     }
   }
@@ -439,6 +441,10 @@ asio::awaitable<handler_outcome> fetch(request_context& ctx) {
   auto resp = co_await std::move(finish);
   if (protocol::fetch_message_format(ctx.version()) < 2)
     convert_for_old_fetch(*req, ctx.version(), resp, ctx.client_address);
+  uint64_t record_bytes = 0;
+  for (const auto& t : resp.responses)
+    for (const auto& p : t.partitions) record_bytes += p.records.is_null() ? 0 : p.records.size();
+  metrics::count_fetch_bytes(record_bytes);
   co_return respond(ctx, resp);
 }
 
