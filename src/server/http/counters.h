@@ -41,11 +41,11 @@ inline constexpr int api_versions_max = 32;
 // What one shard counts. Aligned so that two shards' counters never share a cache line.
 struct alignas(64) shard_counters {
   // BrokerTopicMetrics, all topics.
-  counter bytes_in;               // BytesInPerSec: record bytes appended by Produce
-  counter bytes_out;              // BytesOutPerSec: record bytes in Fetch responses
-  counter messages_in;            // MessagesInPerSec: records appended by Produce
-  counter produce_conversions;    // ProduceMessageConversionsPerSec: records up-converted
-  counter fetch_conversions;      // FetchMessageConversionsPerSec: records down-converted
+  counter bytes_in;             // BytesInPerSec: record bytes appended by Produce
+  counter bytes_out;            // BytesOutPerSec: record bytes in Fetch responses
+  counter messages_in;          // MessagesInPerSec: records appended by Produce
+  counter produce_conversions;  // ProduceMessageConversionsPerSec: records up-converted
+  counter fetch_conversions;    // FetchMessageConversionsPerSec: records down-converted
   // RequestMetrics RequestsPerSec, by [api key][version].
   std::array<std::array<counter, api_versions_max>, api_keys_max> requests;
 };

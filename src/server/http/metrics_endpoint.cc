@@ -39,9 +39,10 @@ void reuse_address_only(socket_t sock) {
 result<std::optional<http_address>, std::string> parse_listener(const std::string& text) {
   if (text.empty()) return std::optional<http_address>();
   auto bad = [&](std::string_view why) {
-    return failure(fmt::format("sluice.metrics.listener '{}': {} (expected host:port, "
-                               "[ipv6]:port, or empty to disable)",
-                               text, why));
+    return failure(
+        fmt::format("sluice.metrics.listener '{}': {} (expected host:port, "
+                    "[ipv6]:port, or empty to disable)",
+                    text, why));
   };
   auto colon = text.rfind(':');
   if (colon == std::string::npos) return bad("no port");

@@ -64,7 +64,8 @@ TEST(metrics_page, names_every_metric_after_its_kafka_mbean_and_counts_requests_
            "\nkafka_server_brokertopicmetrics_produce_message_conversions_total 4\n",
            "\nkafka_server_brokertopicmetrics_fetch_message_conversions_total 5\n",
            "\nkafka_network_requestmetrics_requests_total{request=\"Produce\",version=\"9\"} 7\n",
-           "\nkafka_network_requestmetrics_requests_total{request=\"ApiVersions\",version=\"3\"} 1\n",
+           "\nkafka_network_requestmetrics_requests_total{request=\"ApiVersions\",version=\"3\"} "
+           "1\n",
            "# TYPE kafka_server_socketservermetrics_connection_count gauge\n",
            "\nkafka_server_socketservermetrics_connection_count 2\n",
            "\nkafka_controller_kafkacontroller_global_topic_count 1\n",
