@@ -1,6 +1,8 @@
 #include "server/broker.h"
 
+#include <asio/co_spawn.hpp>
 #include <asio/post.hpp>
+#include <asio/use_future.hpp>
 #include <chrono>
 #include <future>
 #include <thread>
@@ -270,14 +272,31 @@ result<std::unique_ptr<broker>, std::string> broker::start(const config::broker_
   return b;
 }
 
+// On the metrics endpoint's thread: the groups of every __consumer_offsets partition, listed on
+// their owner shards; nullopt while a partition loads, or when the shards do not answer within
+// a second (the scrape then goes without it rather than waiting).
+std::optional<uint64_t> broker::group_count() {
+  auto listing = asio::co_spawn(_shards.context(0), _groups->list(), asio::use_future);
+  if (listing.wait_for(std::chrono::seconds(1)) != std::future_status::ready) return std::nullopt;
+  try {
+    auto [status, groups] = listing.get();
+    if (status != coordinator::errc::none) return std::nullopt;
+    return groups.size();
+  } catch (const std::exception& e) {
+    logger("broker")->warn("metrics: listing the groups failed: {}", e.what());
+    return std::nullopt;
+  }
+}
+
 // On the metrics endpoint's thread: the shards' counters summed, and gauges read from state
 // every thread may read (the connection count is atomic, the image is published atomically).
-std::string broker::metrics_page() const {
+std::string broker::metrics_page() {
   metrics::broker_gauges gauges;
   gauges.connections = _context.open_connections.load(std::memory_order_relaxed);
   auto image = _images.current();
   gauges.topics = image->topics().size();
   gauges.partitions = image->partition_count();
+  gauges.groups = group_count();
   return metrics::render_metrics_page(_counters->sum(), gauges);
 }
 

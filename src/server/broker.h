@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,7 +46,8 @@ class broker {
   result<void, std::string> start_controller();
   result<void, std::string> start_partitions();
   void stop_partitions();
-  std::string metrics_page() const;
+  std::string metrics_page();
+  std::optional<uint64_t> group_count();
 
   const config::broker_config& _config;
   data_dirs _dirs;

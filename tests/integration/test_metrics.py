@@ -185,6 +185,18 @@ def test_old_client_conversions_count_converted_records(broker, consumer_api_ver
     assert delta(after_produce, after, PRODUCE_CONVERSIONS) == 0
 
 
+def test_group_count_follows_committed_groups(broker):
+    groups = "kafka_coordinator_group_groupmetadatamanager_num_groups"
+    assert scrape(broker)[(groups, "")] == 0
+    create_topic(broker, "g")
+    for group in ("first", "second"):
+        c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": group,
+                      "enable.auto.commit": False})
+        c.commit(offsets=[TopicPartition("g", 0, 0)], asynchronous=False)
+        c.close()
+    assert scrape(broker)[(groups, "")] == 2
+
+
 def test_other_paths_are_404_and_other_methods_405(broker):
     url = metrics_url(broker)
     base = url[:-len("/metrics")]

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <sys/socket.h>
 
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstring>

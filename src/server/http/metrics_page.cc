@@ -86,6 +86,12 @@ std::string render_metrics_page(const totals& counted, const broker_gauges& gaug
             "Partitions of every topic (kafka.controller:type=KafkaController,"
             "name=GlobalPartitionCount).",
             gauges.partitions);
+  constexpr std::string_view groups = "kafka_coordinator_group_groupmetadatamanager_num_groups";
+  out.family(groups, metric_type::gauge,
+             "Consumer groups, any state, with or without members (kafka.coordinator.group:"
+             "type=GroupMetadataManager,name=NumGroups); no sample while the group coordinator "
+             "loads.");
+  if (gauges.groups) out.sample(groups, *gauges.groups);
   return std::move(out).take();
 }
 

@@ -54,7 +54,7 @@ TEST(metrics_page, names_every_metric_after_its_kafka_mbean_and_counts_requests_
   t.fetch_conversions = 5;
   t.requests[0][9] = 7;   // Produce v9
   t.requests[18][3] = 1;  // ApiVersions v3
-  broker_gauges g{2, 1, 6};
+  broker_gauges g{2, 1, 6, 4};
   std::string page = render_metrics_page(t, g);
   for (const char* line : {
            "# TYPE kafka_server_brokertopicmetrics_bytes_in_total counter\n",
@@ -70,6 +70,7 @@ TEST(metrics_page, names_every_metric_after_its_kafka_mbean_and_counts_requests_
            "\nkafka_server_socketservermetrics_connection_count 2\n",
            "\nkafka_controller_kafkacontroller_global_topic_count 1\n",
            "\nkafka_controller_kafkacontroller_global_partition_count 6\n",
+           "\nkafka_coordinator_group_groupmetadatamanager_num_groups 4\n",
        }) {
     EXPECT_NE(page.find(line), std::string::npos) << line << "\nnot in\n" << page;
   }
@@ -77,6 +78,14 @@ TEST(metrics_page, names_every_metric_after_its_kafka_mbean_and_counts_requests_
   EXPECT_EQ(page.find("version=\"8\""), std::string::npos) << page;
   ASSERT_FALSE(page.empty());
   EXPECT_EQ(page.back(), '\n');
+}
+
+TEST(metrics_page, leaves_out_the_group_count_when_it_is_not_known) {
+  std::string page = render_metrics_page(totals{}, broker_gauges{0, 0, 0, std::nullopt});
+  EXPECT_NE(page.find("# TYPE kafka_coordinator_group_groupmetadatamanager_num_groups gauge\n"),
+            std::string::npos);
+  EXPECT_EQ(page.find("\nkafka_coordinator_group_groupmetadatamanager_num_groups "),
+            std::string::npos);
 }
 
 }  // namespace
