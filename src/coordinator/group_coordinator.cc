@@ -26,9 +26,9 @@ sync_result sync_failure(errc e) {
   return r;
 }
 
-// How much of the log one loading turn reads, so that a large partition does not hold its
-// shard for long.
-constexpr uint64_t load_chunk_bytes = uint64_t{1} << 20;
+// How much of the log one loading turn reads and replays, so that a large partition does not
+// hold its shard for long: about a thousand offset commits, a millisecond or two of work.
+constexpr uint64_t load_chunk_bytes = uint64_t{64} << 10;
 
 int64_t wall_clock_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -78,7 +78,7 @@ void group_coordinator::stop() {
 errc group_coordinator::enter(int32_t partition, storage::log* l) {
   if (partition < 0 || partition >= static_cast<int32_t>(_slots.size()))
     return errc::not_coordinator;
-  if (_stopping) return errc::not_coordinator;
+  if (_stopping) return errc::coordinator_not_available;  // as Kafka's inactive coordinator
   slot& s = _slots[partition];
   if (l == nullptr) return errc::coordinator_not_available;
   s.log = l;
@@ -90,6 +90,7 @@ errc group_coordinator::enter(int32_t partition, storage::log* l) {
         },
         static_cast<uint64_t>(wall_clock_ms()) ^ static_cast<uint64_t>(partition));
     s.load_position = l->log_start_offset();
+    s.load_started = std::chrono::steady_clock::now();
     s.state = load_state::loading;
     logger("coordinator")
         ->info("loading {}-{} from offset {}", offsets_topic, partition, s.load_position.value());
@@ -119,9 +120,13 @@ bool group_coordinator::load_step(int32_t partition) {
   auto finish = [&] {
     s.manager->finish_load();
     s.state = load_state::loaded;
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - s.load_started)
+                        .count();
     logger("coordinator")
-        ->info("loaded {}-{}: {} groups ({} records skipped)", offsets_topic, partition,
-               s.manager->group_count(), s.manager->skipped_records());
+        ->info("loaded {}-{}: {} groups, {} offsets in {} ms ({} records skipped)", offsets_topic,
+               partition, s.manager->group_count(), s.manager->offset_count(), ms,
+               s.manager->skipped_records());
     schedule_tick(partition);
     return true;
   };
@@ -224,7 +229,11 @@ asio::awaitable<sync_result> group_coordinator::sync(sync_request req) {
   auto call_ =
       call<sync_result>(p, [req = std::move(req)](errc status, group_manager* m,
                                                   std::function<void(sync_result)> reply) mutable {
-        if (!m) return reply(sync_failure(status));
+        // As Kafka: a loading coordinator has lost the rebalance in progress; REBALANCE_IN_PROGRESS
+        // has the member rejoin (older clients do not expect COORDINATOR_LOAD_IN_PROGRESS here).
+        if (!m)
+          return reply(sync_failure(status == errc::load_in_progress ? errc::rebalance_in_progress
+                                                                     : status));
         m->sync(std::move(req), std::move(reply));
       });
   co_return co_await std::move(call_);
@@ -236,7 +245,9 @@ asio::awaitable<errc> group_coordinator::heartbeat(std::string group_id, int32_t
   const int32_t p = partition_for(group_id);
   if (p < 0) co_return errc::coordinator_not_available;
   auto call_ = call<errc>(p, [=](errc status, group_manager* m, std::function<void(errc)> reply) {
-    reply(m ? m->heartbeat(group_id, generation, member_id, group_instance_id) : status);
+    // As Kafka: while the partition loads, a heartbeat is answered without error.
+    if (!m) return reply(status == errc::load_in_progress ? errc::none : status);
+    reply(m->heartbeat(group_id, generation, member_id, group_instance_id));
   });
   co_return co_await std::move(call_);
 }

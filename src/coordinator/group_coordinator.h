@@ -12,9 +12,13 @@
 // partition_host (server/) gives access to the owner shard and its log; the log pointer is
 // used only inside one posted function and never kept across a suspension.
 //
-// Loading: the first request for a partition (or start()) replays the partition's log into a
-// fresh manager, a bounded number of bytes per turn on the shard; requests that arrive
-// meanwhile are answered COORDINATOR_LOAD_IN_PROGRESS, as Kafka answers them.
+// Loading: start() (called before the listeners accept connections) has every partition's
+// owner shard replay the partition's log into a fresh manager, at most load_chunk_bytes per
+// turn on the shard, so connections and other partitions are served in between. Requests for
+// a group of a partition still loading are answered as Kafka answers them:
+// COORDINATOR_LOAD_IN_PROGRESS, except SyncGroup (REBALANCE_IN_PROGRESS: the rebalance's state
+// is lost, rejoin) and Heartbeat (no error). The end of each partition's load is logged
+// ("loaded __consumer_offsets-N: G groups, O offsets in T ms").
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
@@ -25,6 +29,7 @@
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -94,6 +99,7 @@ class group_coordinator {
     std::unique_ptr<group_manager> manager;
     storage::log* log = nullptr;  // set only while a posted function runs
     model::offset load_position{0};
+    std::chrono::steady_clock::time_point load_started;
     std::unique_ptr<asio::steady_timer> tick_timer;
   };
 

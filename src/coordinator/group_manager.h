@@ -167,6 +167,7 @@ class group_manager {
 
   const group* find(const std::string& group_id) const;
   size_t group_count() const { return _groups.size(); }
+  size_t offset_count() const;
 
  private:
   // group_join.cc

@@ -369,6 +369,12 @@ void group_manager::replay(std::span<const uint8_t> key_bytes,
   }
 }
 
+size_t group_manager::offset_count() const {
+  size_t n = 0;
+  for (const auto& [id, g] : _groups) n += g.offsets.size();
+  return n;
+}
+
 void group_manager::finish_load() {
   const int64_t now = _clock();
   for (auto& [id, g] : _groups)

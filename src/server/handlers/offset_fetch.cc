@@ -1,8 +1,9 @@
 // OffsetFetch: a group's committed offsets (one group before v8, several from v8, topics by id
 // from v10). A partition without a committed offset answers offset -1 and empty metadata;
 // null topics mean every partition the group has committed. Group-level errors
-// (COORDINATOR_LOAD_IN_PROGRESS, ...) go in the top-level error (v2-7), the group's error
-// (v8+), or every partition (v1, which has no top-level error).
+// (COORDINATOR_LOAD_IN_PROGRESS, ...) go, as Kafka puts them, in every requested partition
+// (v0-1, which have no top-level error), the top-level error with no partitions (v2-7), or
+// the group's error with no partitions (v8+).
 
 #include "protocol/messages/offset_fetch.h"
 
@@ -41,8 +42,8 @@ asio::awaitable<handler_outcome> fetch_one(request_context& ctx,
   group_answer a = co_await std::move(call);
   response resp;
   resp.error_code = kafka_error(a.error);
-  if (a.error != coordinator::errc::none && wanted) {
-    // Every partition carries the error too (v1 has no other place for it).
+  if (a.error != coordinator::errc::none && wanted && ctx.version() < 2) {
+    // Every partition carries the error (v0-1 have no other place for it).
     for (const auto& [topic, partition] : *wanted)
       a.offsets.push_back({topic, partition, -1, -1, ""});
   }
