@@ -630,6 +630,15 @@ constexpr config_def defs[] = {
      "port 0 picks a free port, logged at start (`metrics listening on http://...`); empty "
      "disables it. Loopback and port 0 by default, so that brokers started side by side never "
      "collide; set a fixed port for Prometheus to scrape."},
+    {"sluice.offsets.retention.ms",
+     t::int64,
+     "-1",
+     -1,
+     INT64_MAX,
+     {},
+     key_status::active,
+     "Sluice: when 0 or more, how long committed offsets of an empty group are kept, in "
+     "milliseconds, instead of offsets.retention.minutes (whose minimum is one minute)."},
     {"sluice.shards",
      t::int32,
      "0",

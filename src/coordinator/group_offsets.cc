@@ -13,8 +13,8 @@ namespace {
 constexpr std::string_view consumer_protocol_type = "consumer";
 
 // The topics of a ConsumerProtocolSubscription (every version starts with int16 version and
-// an array of int16-length strings); empty when the bytes are not one.
-std::set<std::string> subscribed_topics(const bytes& metadata) {
+// an array of int16-length strings); nullopt when the bytes are not one.
+std::optional<std::set<std::string>> subscribed_topics(const bytes& metadata) {
   std::set<std::string> topics;
   protocol::reader r(metadata);
   int16_t version = 0;
@@ -25,15 +25,22 @@ std::set<std::string> subscribed_topics(const bytes& metadata) {
     r.read(topic, false);
     if (r.ok()) topics.insert(std::move(topic));
   }
-  return r.ok() ? topics : std::set<std::string>{};
+  if (!r.ok()) return std::nullopt;
+  return topics;
 }
 
-std::set<std::string> group_subscriptions(const group& g) {
+// The topics the members of a consumer group subscribe to; nullopt when they are not known
+// (not a consumer group, no protocol chosen, or a subscription that does not decode), as
+// Kafka's GroupMetadata.subscribedTopics.
+std::optional<std::set<std::string>> group_subscriptions(const group& g) {
+  if (g.protocol_type != consumer_protocol_type || !g.protocol) return std::nullopt;
   std::set<std::string> topics;
-  if (g.protocol_type != consumer_protocol_type || !g.protocol) return topics;
   for (const auto& [id, m] : g.members) {
-    if (const bytes* metadata = m.metadata_for(*g.protocol))
-      topics.merge(subscribed_topics(*metadata));
+    const bytes* metadata = m.metadata_for(*g.protocol);
+    if (!metadata) return std::nullopt;
+    auto member_topics = subscribed_topics(*metadata);
+    if (!member_topics) return std::nullopt;
+    topics.merge(*member_topics);
   }
   return topics;
 }
@@ -172,8 +179,10 @@ std::vector<errc> group_manager::delete_offsets(
   auto it = _groups.find(group_id);
   if (it == _groups.end()) return std::vector<errc>(partitions.size(), errc::group_id_not_found);
   group& g = it->second;
-  const auto subscribed =
-      g.is(group_state::empty) ? std::set<std::string>{} : group_subscriptions(g);
+  // As Kafka: a topic counts as subscribed only when the subscriptions are known.
+  const auto subscribed = g.is(group_state::empty)
+                              ? std::set<std::string>{}
+                              : group_subscriptions(g).value_or(std::set<std::string>{});
   std::vector<record_entry> records;
   std::vector<std::pair<std::string, int32_t>> deleted;
   for (const auto& tp : partitions) {
@@ -273,16 +282,22 @@ void group_manager::expire_offsets(group& g, int64_t now) {
   auto older = [&](int64_t base) { return base >= 0 && base + retention <= now; };
   const auto subscribed = group_subscriptions(g);
   for (const auto& [tp, v] : g.offsets) {
-    bool expire = false;
-    if (v.expire_timestamp_ms >= 0) {
-      expire = v.expire_timestamp_ms <= now;
-    } else if (g.protocol_type.empty()) {
-      expire = older(v.commit_timestamp_ms);  // a simple consumer's offsets
+    // As Kafka (KIP-211): which offsets may expire, and from when, depends on the group. A
+    // simple consumer's (no protocol type) from their commit; an empty group's from when it
+    // became empty; a stable consumer group's (with known subscriptions) only for topics no
+    // member subscribes to, from their commit; none while a rebalance is under way. An expire
+    // timestamp (OffsetCommit v2-4 retention_time_ms) replaces the retention for the offsets that
+    // may expire.
+    std::optional<int64_t> base;
+    if (g.protocol_type.empty()) {
+      base = v.commit_timestamp_ms;
     } else if (g.is(group_state::empty)) {
-      expire = older(g.state_timestamp_ms >= 0 ? g.state_timestamp_ms : v.commit_timestamp_ms);
-    } else if (g.is(group_state::stable) && g.protocol_type == consumer_protocol_type) {
-      expire = !subscribed.contains(tp.first) && older(v.commit_timestamp_ms);
+      base = g.state_timestamp_ms >= 0 ? g.state_timestamp_ms : v.commit_timestamp_ms;
+    } else if (g.is(group_state::stable) && subscribed && !subscribed->contains(tp.first)) {
+      base = v.commit_timestamp_ms;
     }
+    if (!base) continue;
+    const bool expire = v.expire_timestamp_ms >= 0 ? v.expire_timestamp_ms <= now : older(*base);
     if (expire) expired.push_back(tp);
   }
   const bool drop_group =

@@ -40,6 +40,8 @@ coordinator::group_settings group_settings_from(const config::broker_config& con
   s.max_size = i32("group.max.size");
   s.offset_metadata_max_bytes = i32("offset.metadata.max.bytes");
   s.offsets_retention_ms = config.get_int("offsets.retention.minutes") * 60 * 1000;
+  if (const int64_t ms = config.get_int("sluice.offsets.retention.ms"); ms >= 0)
+    s.offsets_retention_ms = ms;
   s.retention_check_interval_ms = config.get_int("offsets.retention.check.interval.ms");
   return s;
 }

@@ -361,6 +361,71 @@ TEST(group_manager, commit_with_retention_time_expires_at_its_own_time) {
   EXPECT_TRUE(f.manager->fetch("s", std::nullopt).empty());
 }
 
+// A ConsumerProtocolSubscription v0 of one topic (no user data).
+// Moves the clock by `ms` a second at a time, the member heartbeating, the manager ticking.
+void live_through(fixture& f, const std::string& member, int64_t ms) {
+  for (int64_t t = 0; t < ms; t += 1000) {
+    f.now += 1000;
+    EXPECT_EQ(f.manager->heartbeat("g", 1, member, std::nullopt), errc::none);
+    f.manager->tick();
+  }
+}
+
+bytes subscription(const std::string& topic) {
+  bytes b = {0, 0, 0, 0, 0, 1, 0, static_cast<uint8_t>(topic.size())};
+  b.insert(b.end(), topic.begin(), topic.end());
+  b.insert(b.end(), {0xff, 0xff, 0xff, 0xff});
+  return b;
+}
+
+TEST(group_manager, retention_follows_the_group_state) {
+  fixture f;
+  auto first = f.join([&] {
+    auto r = f.join_req("");
+    r.protocols = {{"range", subscription("t")}};
+    return r;
+  }());
+  ASSERT_TRUE(*first);
+  const std::string a = (*first)->member_id;
+  auto r = f.join_req(a);
+  r.protocols = {{"range", subscription("t")}};
+  auto ja = f.join(std::move(r));
+  ASSERT_TRUE(*ja);
+  f.sync(a, 1, {{a, {1}}});
+  // Stable, subscribed to t: t's offset stays however old; u's expires from its commit.
+  commit_request c{"g", 1, a, std::nullopt, {{"t", 0, 5, -1, ""}, {"u", 0, 6, -1, ""}}};
+  ASSERT_EQ(f.manager->validate_commit(c), errc::none);
+  f.manager->commit(c);
+  live_through(f, a, 61000);
+  auto left = f.manager->fetch("g", std::nullopt);
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].topic, "t");
+  // Empty from now: t's offset expires a retention later, not a retention after its commit.
+  EXPECT_EQ(f.manager->leave("g", {{a, std::nullopt}}).members, std::vector<errc>{errc::none});
+  f.now += 59000;
+  f.manager->tick();
+  EXPECT_EQ(f.manager->fetch("g", std::nullopt).size(), 1u);
+  f.now += 2000;
+  f.manager->tick();
+  EXPECT_TRUE(f.manager->fetch("g", std::nullopt).empty());
+  EXPECT_EQ(f.manager->find("g"), nullptr);
+  // Tombstones: the offset, then the group.
+  ASSERT_GE(f.log.size(), 2u);
+  EXPECT_FALSE(f.log[f.log.size() - 2].value);
+  EXPECT_FALSE(f.log.back().value);
+}
+
+TEST(group_manager, stable_group_with_unknown_subscriptions_keeps_its_offsets) {
+  fixture f;
+  auto [a, ja] = f.join_dynamic();  // metadata {1,2,3}: not a subscription
+  f.sync(a, 1, {{a, {1}}});
+  commit_request c{"g", 1, a, std::nullopt, {{"u", 0, 6, -1, ""}}};
+  c.retention_time_ms = 1000;  // an expire timestamp does not apply either
+  f.manager->commit(c);
+  live_through(f, a, 120000);
+  EXPECT_EQ(f.manager->fetch("g", std::nullopt).size(), 1u);
+}
+
 TEST(group_manager, generation_survives_reload) {
   fixture f;
   auto [a, ja] = f.join_dynamic();
