@@ -15,6 +15,7 @@ partition is loaded by its first turn, queued on its shard before the listener o
 group is always served."""
 
 import re
+import shutil
 import signal
 import threading
 
@@ -25,6 +26,7 @@ from kafka import TopicPartition as KTopicPartition
 
 import group_wire as gw
 import kwire
+from conftest import SluiceLauncher
 from group_clients import create_topic, group_consumer, poll_all, produce, wait_until
 
 OFFSETS_PARTITIONS = 2
@@ -64,16 +66,37 @@ def fill(broker, groups):
             answer()
 
 
-def prepare(b, extra_commits=()):
-    """Fills __consumer_offsets-LOADING with the fillers' commits and the target group's;
-    returns (target group, its expected offsets, a group on the other partition)."""
-    create_topic(b, FILL_TOPIC, FILL_PARTITIONS)
-    with kwire.connect(b.host, b.port) as s:  # creates __consumer_offsets, as clients do
-        _, body = kwire.call(s, gw.FIND_COORDINATOR, 1, gw.find_coordinator_v1(1, "any"))
-        assert gw.first_error(body, throttle_first=True) == gw.NONE
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory):
+    """A data directory (of a cleanly stopped broker) whose __consumer_offsets-LOADING holds
+    the fillers' commits, and a topic "data" of 3 partitions with 10 records each (d-i on
+    partition i % 3). Written once for the module; each test starts from a copy."""
+    root = tmp_path_factory.mktemp("filled")
+    launcher = SluiceLauncher(root)
+    try:
+        b = launcher.start(overrides=OVERRIDES, data_dir=root / "data")
+        create_topic(b, FILL_TOPIC, FILL_PARTITIONS)
+        create_topic(b, "data", 3)
+        produce(b, "data", 30, 3, "d")
+        with kwire.connect(b.host, b.port) as s:  # creates __consumer_offsets, as clients do
+            _, body = kwire.call(s, gw.FIND_COORDINATOR, 1, gw.find_coordinator_v1(1, "any"))
+            assert gw.first_error(body, throttle_first=True) == gw.NONE
+        fill(b, gw.groups_on(LOADING, OFFSETS_PARTITIONS, "filler", FILL_GROUPS))
+        b.stop()
+    finally:
+        launcher.finish()
+    return root / "data"
+
+
+def prepare(sluice, filled, data, extra_commits=()):
+    """A broker on a copy of the filled data directory, with the target group's commits on
+    partition LOADING (after the fillers') and one commit of a group on the other partition;
+    returns (broker, target group, its expected offsets, the other group)."""
+    shutil.copytree(filled, data)
+    b = sluice.start(overrides=OVERRIDES, data_dir=data)
+    b.process.wait_for_log(LOADED.format(LOADING), timeout=60)
     target = gw.groups_on(LOADING, OFFSETS_PARTITIONS, "target", 1)[0]
     other = gw.groups_on(1 - LOADING, OFFSETS_PARTITIONS, "other", 1)[0]
-    fill(b, gw.groups_on(LOADING, OFFSETS_PARTITIONS, "filler", FILL_GROUPS))
     expected = {(FILL_TOPIC, p): (1000 + p, f"meta-{p}") for p in range(FILL_PARTITIONS)}
     for topic, partition, offset in extra_commits:
         expected[(topic, partition)] = (offset, "")
@@ -83,7 +106,7 @@ def prepare(b, extra_commits=()):
     with kwire.connect(b.host, b.port) as s:
         assert set(gw.offset_commit(s, target, commits).values()) == {0}
         assert set(gw.offset_commit(s, other, {FILL_TOPIC: {0: (7, "o")}}).values()) == {0}
-    return target, expected, other
+    return b, target, expected, other
 
 
 def stop(b, how):
@@ -104,10 +127,9 @@ def loaded_line(b, partition):
 
 
 @pytest.mark.parametrize("how", ["sigterm", "sigkill"])
-def test_group_requests_during_the_load_then_the_exact_offsets(sluice, tmp_path, how):
+def test_group_requests_during_the_load_then_the_exact_offsets(sluice, filled, tmp_path, how):
     data = tmp_path / "data"
-    b = sluice.start(overrides=OVERRIDES, data_dir=data)
-    target, expected, other = prepare(b)
+    b, target, expected, other = prepare(sluice, filled, data)
     stop(b, how)
 
     b = sluice.start(overrides=OVERRIDES, data_dir=data)
@@ -174,15 +196,12 @@ def test_group_requests_during_the_load_then_the_exact_offsets(sluice, tmp_path,
     assert not b.problems_since(0), b.log()
 
 
-def test_clients_started_during_the_load_get_the_committed_offsets(sluice, tmp_path):
-    data = tmp_path / "data"
-    b = sluice.start(overrides=OVERRIDES, data_dir=data)
-    create_topic(b, "data", 3)
-    produce(b, "data", 30, 3, "d")  # d-i on partition i % 3, 10 per partition
-    target, _, _ = prepare(b, extra_commits=[("data", p, 4) for p in range(3)])
+def test_clients_started_during_the_load_get_the_committed_offsets(sluice, filled, tmp_path):
+    b, target, _, _ = prepare(sluice, filled, tmp_path / "data",
+                              extra_commits=[("data", p, 4) for p in range(3)])
     b.stop()
 
-    b = sluice.start(overrides=OVERRIDES, data_dir=data)
+    b = sluice.start(overrides=OVERRIDES, data_dir=tmp_path / "data")
     committed = {}
 
     def kafka_python():
