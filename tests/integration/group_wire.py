@@ -1,6 +1,7 @@
 """Raw group-coordinator requests for the tests that need to see exact error codes
 (test_coordinator_load.py, test_offset_retention.py): OffsetCommit v2, OffsetFetch v1/v3/v8,
-JoinGroup v1, SyncGroup v0, Heartbeat v0, LeaveGroup v0, FindCoordinator v1, and the group
+JoinGroup v1, SyncGroup v0, Heartbeat v0, LeaveGroup v0, DescribeGroups v0, ListGroups v0,
+FindCoordinator v1, and the group
 placement of Kafka (abs(String.hashCode) % partitions)."""
 
 import struct
@@ -9,6 +10,7 @@ import kwire
 
 OFFSET_COMMIT, OFFSET_FETCH, FIND_COORDINATOR = 8, 9, 10
 JOIN_GROUP, HEARTBEAT, LEAVE_GROUP, SYNC_GROUP = 11, 12, 13, 14
+DESCRIBE_GROUPS, LIST_GROUPS = 15, 16
 
 NONE = 0
 COORDINATOR_LOAD_IN_PROGRESS = 14
@@ -191,6 +193,15 @@ def heartbeat_v0(correlation_id: int, group: str, generation: int, member: str) 
 def leave_group_v0(correlation_id: int, group: str, member: str) -> bytes:
     body = kwire.Writer().string(group).string(member).bytes()
     return kwire.frame(LEAVE_GROUP, 0, correlation_id, body)
+
+
+def describe_groups_v0(correlation_id: int, group: str) -> bytes:
+    body = kwire.Writer().int32(1).string(group).bytes()
+    return kwire.frame(DESCRIBE_GROUPS, 0, correlation_id, body)
+
+
+def list_groups_v0(correlation_id: int) -> bytes:
+    return kwire.frame(LIST_GROUPS, 0, correlation_id, b"")
 
 
 def find_coordinator_v1(correlation_id: int, group: str) -> bytes:

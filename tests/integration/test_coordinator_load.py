@@ -1,9 +1,9 @@
 """Loading __consumer_offsets after a restart, with a real process: the broker accepts
 connections at once and replays each partition of __consumer_offsets on its owner shard in
 slices; requests for a group whose partition is still loading get Kafka's answers
-(COORDINATOR_LOAD_IN_PROGRESS for OffsetFetch, OffsetCommit, JoinGroup and LeaveGroup;
-REBALANCE_IN_PROGRESS for SyncGroup; no error for Heartbeat; FindCoordinator answers as
-usual), groups of other partitions are served meanwhile, and once the partition is loaded
+(COORDINATOR_LOAD_IN_PROGRESS for OffsetFetch, OffsetCommit, JoinGroup, LeaveGroup,
+DescribeGroups and ListGroups; REBALANCE_IN_PROGRESS for SyncGroup; no error for Heartbeat;
+FindCoordinator answers as usual), groups of other partitions are served meanwhile, and once the partition is loaded
 the exact committed offsets come back, also to real clients that started during the load; the
 broker logs each load (`loaded __consumer_offsets-N: G groups, O offsets in T ms`) with the
 counts the test wrote.
@@ -143,6 +143,8 @@ def test_group_requests_during_the_load_then_the_exact_offsets(sluice, filled, t
                   + gw.sync_group_v0(6, target, 1, "m")
                   + gw.heartbeat_v0(7, target, 1, "m")
                   + gw.leave_group_v0(8, target, "m")
+                  + gw.describe_groups_v0(11, target)
+                  + gw.list_groups_v0(12)
                   + gw.find_coordinator_v1(9, target)
                   + gw.offset_fetch_v8(10, {other: None}))
 
@@ -166,6 +168,9 @@ def test_group_requests_during_the_load_then_the_exact_offsets(sluice, filled, t
         assert gw.first_error(answer()[1]) == gw.REBALANCE_IN_PROGRESS  # SyncGroup
         assert gw.first_error(answer()[1]) == gw.NONE  # Heartbeat
         assert gw.first_error(answer()[1]) == gw.COORDINATOR_LOAD_IN_PROGRESS  # LeaveGroup
+        r = kwire.Reader(answer()[1])  # DescribeGroups: the group's error
+        assert r.int32() == 1 and r.int16() == gw.COORDINATOR_LOAD_IN_PROGRESS
+        assert gw.first_error(answer()[1]) == gw.COORDINATOR_LOAD_IN_PROGRESS  # ListGroups
         cid, body = answer()
         r = kwire.Reader(body)
         r.int32()
