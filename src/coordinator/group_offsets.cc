@@ -392,6 +392,11 @@ size_t group_manager::offset_count() const {
 
 void group_manager::finish_load() {
   const int64_t now = _clock();
+  // As Kafka's load: a group known only from offsets that were all deleted is not there.
+  std::erase_if(_groups, [](const auto& entry) {
+    const group& g = entry.second;
+    return g.members.empty() && g.offsets.empty() && g.generation == 0;
+  });
   for (auto& [id, g] : _groups)
     for (auto& [mid, m] : g.members) m.last_heartbeat_ms = now;
   _last_retention_check_ms = now;

@@ -341,6 +341,16 @@ TEST(group_manager, simple_commit_metadata_limit_and_reload) {
   f.manager->tick();
   EXPECT_TRUE(f.manager->fetch("simple", std::nullopt).empty());
   EXPECT_EQ(f.manager->find("simple"), nullptr);
+  // Reloaded with the tombstone, the group is not there at all.
+  auto again = f.make();
+  for (const auto& r : f.log) {
+    std::optional<std::span<const uint8_t>> v;
+    if (r.value) v = std::span<const uint8_t>(*r.value);
+    again->replay(r.key, v);
+  }
+  again->finish_load();
+  EXPECT_EQ(again->find("simple"), nullptr);
+  EXPECT_TRUE(again->list().empty());
 }
 
 TEST(group_manager, commit_with_retention_time_expires_at_its_own_time) {
