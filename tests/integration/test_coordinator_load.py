@@ -36,9 +36,10 @@ OVERRIDES = {"group.initial.rebalance.delay.ms": "0",
              "group.min.session.timeout.ms": "1000"}
 FILL_TOPIC, FILL_PARTITIONS = "fill", 100
 FILL_GROUPS = 20
-# Commits per filler group: FILL_GROUPS * FILL_ROUNDS * 100 records, about 30 MB, some 500
-# loading turns; the burst after the restart costs about two turns per request.
-FILL_ROUNDS = 250
+# Commits per filler group: FILL_GROUPS * FILL_ROUNDS * 100 records, about 18 MB, some 300
+# loading turns (0.4 s in a release build, 5-15 s under ASan); the burst after the restart
+# costs about two turns per request.
+FILL_ROUNDS = 150
 LOADED = r"loaded __consumer_offsets-{}: (\d+) groups, (\d+) offsets in (\d+) ms"
 
 
@@ -66,11 +67,29 @@ def fill(broker, groups):
             answer()
 
 
+TARGET = gw.groups_on(LOADING, OFFSETS_PARTITIONS, "target", 1)[0]
+OTHER = gw.groups_on(1 - LOADING, OFFSETS_PARTITIONS, "other", 1)[0]
+# The target group's offsets: every partition of FILL_TOPIC with metadata, and 4 on each
+# partition of "data" (3 partitions of 10 records, d-i on partition i % 3).
+EXPECTED = {**{(FILL_TOPIC, p): (1000 + p, f"meta-{p}") for p in range(FILL_PARTITIONS)},
+            **{("data", p): (4, "") for p in range(3)}}
+
+
+def commit_target_and_other(b):
+    commits = {}
+    for (topic, p), v in EXPECTED.items():
+        commits.setdefault(topic, {})[p] = v
+    with kwire.connect(b.host, b.port) as s:
+        assert set(gw.offset_commit(s, TARGET, commits).values()) == {0}
+        assert set(gw.offset_commit(s, OTHER, {FILL_TOPIC: {0: (7, "o")}}).values()) == {0}
+
+
 @pytest.fixture(scope="module")
 def filled(tmp_path_factory):
-    """A data directory (of a cleanly stopped broker) whose __consumer_offsets-LOADING holds
-    the fillers' commits, and a topic "data" of 3 partitions with 10 records each (d-i on
-    partition i % 3). Written once for the module; each test starts from a copy."""
+    """A data directory of a cleanly stopped broker: __consumer_offsets-LOADING holds the
+    fillers' commits and then TARGET's (EXPECTED), the other partition one commit of OTHER;
+    topic "data" has 3 partitions of 10 records. Written once for the module (the fill is
+    the slow part under ASan); each test starts from a copy."""
     root = tmp_path_factory.mktemp("filled")
     launcher = SluiceLauncher(root)
     try:
@@ -82,40 +101,25 @@ def filled(tmp_path_factory):
             _, body = kwire.call(s, gw.FIND_COORDINATOR, 1, gw.find_coordinator_v1(1, "any"))
             assert gw.first_error(body, throttle_first=True) == gw.NONE
         fill(b, gw.groups_on(LOADING, OFFSETS_PARTITIONS, "filler", FILL_GROUPS))
+        commit_target_and_other(b)
         b.stop()
     finally:
         launcher.finish()
     return root / "data"
 
 
-def prepare(sluice, filled, data, extra_commits=()):
-    """A broker on a copy of the filled data directory, with the target group's commits on
-    partition LOADING (after the fillers') and one commit of a group on the other partition;
-    returns (broker, target group, its expected offsets, the other group)."""
+def start_copy(sluice, filled, data, how):
+    """A broker restarted on a copy of the filled data directory. "sigkill": first a broker
+    on the copy commits TARGET's offsets again (the log's tail) and is killed with SIGKILL."""
     shutil.copytree(filled, data)
-    b = sluice.start(overrides=OVERRIDES, data_dir=data)
-    b.process.wait_for_log(LOADED.format(LOADING), timeout=60)
-    target = gw.groups_on(LOADING, OFFSETS_PARTITIONS, "target", 1)[0]
-    other = gw.groups_on(1 - LOADING, OFFSETS_PARTITIONS, "other", 1)[0]
-    expected = {(FILL_TOPIC, p): (1000 + p, f"meta-{p}") for p in range(FILL_PARTITIONS)}
-    for topic, partition, offset in extra_commits:
-        expected[(topic, partition)] = (offset, "")
-    commits = {}
-    for (topic, p), v in expected.items():
-        commits.setdefault(topic, {})[p] = v
-    with kwire.connect(b.host, b.port) as s:
-        assert set(gw.offset_commit(s, target, commits).values()) == {0}
-        assert set(gw.offset_commit(s, other, {FILL_TOPIC: {0: (7, "o")}}).values()) == {0}
-    return b, target, expected, other
-
-
-def stop(b, how):
-    if how == "sigterm":
-        b.stop()
-    else:
+    if how == "sigkill":
+        b = sluice.start(overrides=OVERRIDES, data_dir=data)
+        b.process.wait_for_log(LOADED.format(LOADING), timeout=120)
+        commit_target_and_other(b)
         b.process.proc.send_signal(signal.SIGKILL)
         b.process.proc.wait()
         b.stopped = True
+    return sluice.start(overrides=OVERRIDES, data_dir=data)
 
 
 def loaded_line(b, partition):
@@ -128,11 +132,8 @@ def loaded_line(b, partition):
 
 @pytest.mark.parametrize("how", ["sigterm", "sigkill"])
 def test_group_requests_during_the_load_then_the_exact_offsets(sluice, filled, tmp_path, how):
-    data = tmp_path / "data"
-    b, target, expected, other = prepare(sluice, filled, data)
-    stop(b, how)
-
-    b = sluice.start(overrides=OVERRIDES, data_dir=data)
+    b = start_copy(sluice, filled, tmp_path / "data", how)
+    target, expected, other = TARGET, EXPECTED, OTHER
     with kwire.connect(b.host, b.port) as s:
         # Right after the start, all in one burst on one connection.
         s.sendall(gw.offset_fetch_old(1, 1, target, {FILL_TOPIC: [0, 1]})
@@ -196,17 +197,14 @@ def test_group_requests_during_the_load_then_the_exact_offsets(sluice, filled, t
     m = loaded_line(b, LOADING)
     assert m is not None, b.log()
     assert int(m[1]) == FILL_GROUPS + 1
-    assert int(m[2]) == (FILL_GROUPS + 1) * FILL_PARTITIONS
+    assert int(m[2]) == FILL_GROUPS * FILL_PARTITIONS + len(EXPECTED)
     assert loaded_line(b, 1 - LOADING).group(1, 2) == ("1", "1")
     assert not b.problems_since(0), b.log()
 
 
 def test_clients_started_during_the_load_get_the_committed_offsets(sluice, filled, tmp_path):
-    b, target, _, _ = prepare(sluice, filled, tmp_path / "data",
-                              extra_commits=[("data", p, 4) for p in range(3)])
-    b.stop()
-
-    b = sluice.start(overrides=OVERRIDES, data_dir=tmp_path / "data")
+    b = start_copy(sluice, filled, tmp_path / "data", "sigterm")
+    target = TARGET
     committed = {}
 
     def kafka_python():
