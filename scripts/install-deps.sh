@@ -13,8 +13,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   # real Kafka clients for the integration tests and the load generator
   librdkafka-dev kcat python3-confluent-kafka python3-kafka python3-pytest
-  # kafka-python's compression codecs (gzip is built in)
-  python3-lz4 python3-snappy python3-zstandard
+  # kafka-python's compression codecs (gzip is built in); xxhash for its lz4 in message format
+  # 0 (the frame checksum of Kafka 0.8/0.9)
+  python3-lz4 python3-snappy python3-zstandard python3-xxhash
   # sarama, built from Debian's packaged Go sources by the client-matrix tests
   golang-go golang-github-shopify-sarama-dev
   # make bench: loopback TCP bandwidth beside the broker's figures

@@ -55,4 +55,11 @@ result<std::vector<uint8_t>, compression_error> decompress(compression_codec cod
                                                            std::span<const uint8_t> in,
                                                            size_t output_bytes_max);
 
+// Decompresses the lz4 frame of a message-format-0 wrapper as decompress(lz4, ...) does, except
+// that the frame's header checksum is not checked: Kafka 0.8 and 0.9 computed it over the magic
+// number as well as the frame descriptor (KAFKA-3160, fixed with format 1 by KIP-57), and Kafka
+// reads format-0 frames without checking that byte.
+result<std::vector<uint8_t>, compression_error> decompress_lz4_ignoring_header_checksum(
+    std::span<const uint8_t> in, size_t output_bytes_max);
+
 }  // namespace sluice::protocol

@@ -146,13 +146,13 @@ result<std::vector<uint8_t>, batch_error> upconvert_message_set(
       return fail(batch_errc::bad_compression,
                   fmt::format("message format {} has no codec {}", m->magic, raw_codec));
     }
-    if (raw_codec == static_cast<int8_t>(compression_codec::lz4) && m->magic == legacy_magic_v0) {
-      return fail(batch_errc::bad_compression,
-                  "lz4 in message format 0 (broken frame checksum) is not supported");
-    }
     if (!m->value) return fail(batch_errc::bad_record, "compressed message without a value");
     codec = static_cast<compression_codec>(raw_codec);
-    auto inner = decompress(codec, *m->value, decompressed_bytes_max - inflated_total);
+    // Format 0's lz4 frames carry the header checksum Kafka 0.8/0.9 got wrong; Kafka skips it.
+    auto inner = codec == compression_codec::lz4 && m->magic == legacy_magic_v0
+                     ? decompress_lz4_ignoring_header_checksum(
+                           *m->value, decompressed_bytes_max - inflated_total)
+                     : decompress(codec, *m->value, decompressed_bytes_max - inflated_total);
     if (!inner) {
       return fail(inner.error().code == compression_errc::too_large ? batch_errc::too_large
                                                                     : batch_errc::bad_compression,

@@ -35,8 +35,9 @@ int8_t fetch_message_format(int16_t fetch_version);
 // whole set as one v2 batch, compressed with the codec of its wrappers (none when it had none),
 // as Kafka's broker up-converts. Messages of format 0 have no timestamp: they get -1 (Kafka's
 // NO_TIMESTAMP). Errors: bad_crc for a CRC mismatch, bad_magic for a magic other than 0 or 1,
-// bad_compression for an unknown codec (or lz4 in format 0, whose frames Kafka wrote with a
-// broken header checksum), and the other batch_errc codes as validate_batch uses them.
+// bad_compression for an unknown codec or a stream that does not decompress (lz4 in format 0 is
+// read without checking its frame's header checksum, which Kafka 0.8/0.9 wrote wrong, as Kafka
+// reads it), and the other batch_errc codes as validate_batch uses them.
 result<std::vector<uint8_t>, batch_error> upconvert_message_set(
     std::span<const uint8_t> message_set,
     size_t decompressed_bytes_max = batch_decompressed_bytes_max_default);

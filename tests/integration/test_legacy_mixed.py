@@ -81,11 +81,11 @@ def read_librdkafka(broker, topic):
     return out
 
 
-# (producer, what it sends, codec). kafka-python at 0.9 compresses lz4 with the frame checksum
-# of Kafka 0.8/0.9 (KAFKA-3160), which needs the xxhash module it imports (not installed); sarama
-# refuses lz4 below 0.10 itself.
+# (producer, codec). kafka-python at 0.9 frames lz4 with the header checksum of Kafka 0.8/0.9
+# (KAFKA-3160), which Kafka reads in format 0 without checking; sarama refuses lz4 below 0.10
+# itself (a configuration error before anything is sent).
 OLD_PRODUCERS = (
-    [("kafka-python-0.9", c) for c in ("none", "gzip", "snappy")]
+    [("kafka-python-0.9", c) for c in ("none", "gzip", "snappy", "lz4")]
     + [("kafka-python-0.10", c) for c in ("none", "gzip", "snappy", "lz4")]
     + [("sarama-default", c) for c in ("none", "gzip", "snappy")])
 
@@ -120,6 +120,17 @@ def test_old_producer_read_by_kafkajs_and_librdkafka(broker, producer, codec):
     assert [m[1] for m in rd] == [r["k"] for r in sent]
     assert [m[2] for m in rd] == [r["v"] for r in sent]
     assert [m[4] for m in rd] == [(CREATE_TIME, ts) for ts in want_ts]
+
+
+def test_sarama_default_refuses_lz4_itself(broker):
+    """sarama below 0.10 has no lz4: its configuration check fails before it connects."""
+    create_topic(broker, "mixed-sarama-lz4")
+    code, out, err = clients.run([str(clients.sarama_binary()), "produce", "-brokers",
+                                  broker.bootstrap, "-topic", "mixed-sarama-lz4", "-codec", "lz4",
+                                  "-version", "default"],
+                                 stdin=clients.to_json_lines(records(0)[:1]))
+    assert code != 0 and "lz4 compression requires Version >= V0_10_0_0" in err, err
+    assert clients.consume("kafkajs", broker, "mixed-sarama-lz4", 1, 0) == []
 
 
 @pytest.mark.parametrize("producer", ["kafka-python-0.9", "kafka-python-0.10",

@@ -168,6 +168,40 @@ TEST(compression, lz4_writes_independent_64k_blocks_with_valid_header_checksum) 
   EXPECT_FALSE(decompress(compression_codec::lz4, broken, 1000));
 }
 
+// kafka-python 2.0.2's lz4_encode_old_kafka(b"format 0 lz4, as Kafka 0.9 framed it"): the frame
+// of a message-format-0 wrapper, with the header checksum Kafka 0.8/0.9 computed (0x1a: the
+// hash taken from the magic number on, KAFKA-3160) and no content size.
+const bytes kafka_09_lz4 = {0x04, 0x22, 0x4d, 0x18, 0x60, 0x40, 0x1a, 0x24, 0x00, 0x00, 0x80,
+                            0x66, 0x6f, 0x72, 0x6d, 0x61, 0x74, 0x20, 0x30, 0x20, 0x6c, 0x7a,
+                            0x34, 0x2c, 0x20, 0x61, 0x73, 0x20, 0x4b, 0x61, 0x66, 0x6b, 0x61,
+                            0x20, 0x30, 0x2e, 0x39, 0x20, 0x66, 0x72, 0x61, 0x6d, 0x65, 0x64,
+                            0x20, 0x69, 0x74, 0x00, 0x00, 0x00, 0x00};
+
+TEST(compression, lz4_of_kafka_09_is_read_only_without_the_header_checksum) {
+  EXPECT_EQ(decompress(compression_codec::lz4, kafka_09_lz4, 1000).error().code,
+            compression_errc::corrupt);
+  auto d = decompress_lz4_ignoring_header_checksum(kafka_09_lz4, 1000);
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ(*d, to_bytes("format 0 lz4, as Kafka 0.9 framed it"));
+  // A frame with a correct checksum (from the lz4 tool) is read too.
+  auto known = decompress_lz4_ignoring_header_checksum(known_lz4, 1000);
+  ASSERT_TRUE(known) << known.error().message;
+  EXPECT_EQ(*known, to_bytes(known_text));
+  // The rest of the frame is still checked, and the bound still holds.
+  bytes cut = kafka_09_lz4;
+  cut.resize(cut.size() - 6);
+  EXPECT_FALSE(decompress_lz4_ignoring_header_checksum(cut, 1000));
+  EXPECT_EQ(decompress_lz4_ignoring_header_checksum(kafka_09_lz4, 10).error().code,
+            compression_errc::too_large);
+  for (size_t n = 0; n < 8; ++n) {
+    EXPECT_EQ(decompress_lz4_ignoring_header_checksum(std::span(kafka_09_lz4).first(n), 1000)
+                  .error()
+                  .code,
+              compression_errc::truncated)
+        << n;
+  }
+}
+
 TEST(compression, lz4_rejects_linked_blocks) {
   // More than one block: liblz4 marks a single-block frame independent whatever it is asked.
   const bytes in = sample(200000, true, 4);

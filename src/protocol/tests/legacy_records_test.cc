@@ -53,7 +53,6 @@ TEST(legacy_records, upconverts_both_formats_and_every_codec) {
   for (int8_t magic : {legacy_magic_v0, legacy_magic_v1}) {
     for (auto codec : {compression_codec::none, compression_codec::gzip, compression_codec::snappy,
                        compression_codec::lz4}) {
-      if (magic == legacy_magic_v0 && codec == compression_codec::lz4) continue;
       SCOPED_TRACE(fmt::format("magic {} codec {}", magic, to_string(codec)));
       auto set = build_message_set(messages, magic, codec);
       auto batch = upconvert_message_set(set);
@@ -66,6 +65,34 @@ TEST(legacy_records, upconverts_both_formats_and_every_codec) {
       expect_same(*decoded, messages, magic);
     }
   }
+}
+
+// What kafka-python 2.0.2 sends at api_version 0.9 with lz4 (LegacyRecordBatchBuilder, magic 0,
+// codec 3): one wrapper whose lz4 frame has the header checksum of Kafka 0.8/0.9 (0x1a), holding
+// ("k0", "old lz4 zero") and (null, "old lz4 one"). Kafka accepts it; so must the conversion.
+const std::vector<uint8_t> kafka_python_09_lz4 = {
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x62, 0xa4, 0x59, 0x02, 0x1d,
+    0x00, 0x03, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x54, 0x04, 0x22, 0x4d, 0x18, 0x60, 0x40,
+    0x1a, 0x45, 0x00, 0x00, 0x00, 0x16, 0x00, 0x01, 0x00, 0x51, 0x1c, 0x2f, 0x38, 0xca, 0x1c, 0x0f,
+    0x00, 0xf1, 0x04, 0x02, 0x6b, 0x30, 0x00, 0x00, 0x00, 0x0c, 0x6f, 0x6c, 0x64, 0x20, 0x6c, 0x7a,
+    0x34, 0x20, 0x7a, 0x65, 0x72, 0x6f, 0x18, 0x00, 0xf0, 0x11, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
+    0x19, 0x72, 0x7e, 0x85, 0x46, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x0b, 0x6f,
+    0x6c, 0x64, 0x20, 0x6c, 0x7a, 0x34, 0x20, 0x6f, 0x6e, 0x65, 0x00, 0x00, 0x00, 0x00};
+
+TEST(legacy_records, upconverts_lz4_of_format_0_with_kafka_09_frame_checksum) {
+  auto batch = upconvert_message_set(kafka_python_09_lz4);
+  ASSERT_TRUE(batch.has_value()) << batch.error().message;
+  auto valid = validate_batch(*batch, true);
+  ASSERT_TRUE(valid.has_value()) << valid.error().message;
+  EXPECT_EQ(valid->codec(), compression_codec::lz4);
+  auto decoded = read_records(*batch);
+  ASSERT_TRUE(decoded.has_value());
+  ASSERT_EQ(decoded->records.size(), 2u);
+  EXPECT_EQ(text(decoded->records[0].key), "k0");
+  EXPECT_EQ(text(decoded->records[0].value), "old lz4 zero");
+  EXPECT_EQ(text(decoded->records[1].key), "<null>");
+  EXPECT_EQ(text(decoded->records[1].value), "old lz4 one");
+  EXPECT_EQ(decoded->header.base_timestamp + decoded->records[1].timestamp_delta, -1);
 }
 
 TEST(legacy_records, damaged_message_sets_get_the_batch_errors) {
