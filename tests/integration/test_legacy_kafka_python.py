@@ -9,15 +9,19 @@ admin/client.py):
 | api_version | Produce (format) | Fetch | ListOffsets | JoinGroup | Sync/Heartbeat/Leave |
 |-------------|------------------|-------|-------------|-----------|----------------------|
 | 0.10        | v2 (v1 messages) | v2    | v0          | v0        | v0                   |
-| 0.11        | v3 (v2 batches)  | v4    | v1          | v2        | v1                   |
+| 0.11        | v3 (v2 batches)  | v3    | v1          | v1        | v0                   |
 | 1.0         | v4               | v4    | v1          | v2        | v1                   |
 | 2.0         | v6               | v4    | v1          | v2        | v1                   |
 | auto (2.4+) | v7               | v4    | v1          | v2        | v1                   |
 
-At every version: Metadata v1, FindCoordinator (GroupCoordinator) v0, OffsetCommit v2,
-OffsetFetch v1. Produce v0-v2, Fetch v2 and ListOffsets v0 are versions Kafka 4 removed
-(KIP-896) and Sluice serves. At 0.10 the consumer also sends JoinGroup v0, which has no rebalance
-timeout: kafka-python then uses its session timeout for both.
+The 0.11 row is kafka-python's own quirk: its producer compares with `>= (0, 11)` but its
+consumer with `>= (0, 11, 0)`, and in Python (0, 11) < (0, 11, 0), so a consumer told (0, 11)
+speaks as 0.10.1 does. At every version: Metadata v1 (auto-detection also sends ApiVersions v0
+and Metadata v0 while probing), FindCoordinator (GroupCoordinator) v0, OffsetCommit v2,
+OffsetFetch v1. Produce v0-v2, Fetch v2-v3 and ListOffsets v0 are versions Kafka 4 removed
+(KIP-896) and Sluice serves. JoinGroup v0 has no rebalance timeout: kafka-python then uses its
+session timeout for both. A recording wrapper around kafka-python's connection checks this
+table against what each test really sends.
 
 The admin client does not follow the forced api_version for its requests: it probes the broker
 with ApiVersions and sends the highest version both sides know (Metadata v5, CreateTopics v3,
@@ -37,6 +41,8 @@ from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import (TopicAlreadyExistsError, UnknownTopicOrPartitionError,
                           UnsupportedVersionError)
 from kafka.structs import OffsetAndMetadata
+
+from kafka_python_requests import sent, versions_of  # noqa: F401 (a fixture)
 
 DEADLINE_S = 60
 VERSIONS = [None, (0, 10), (0, 11), (1, 0), (2, 0)]
@@ -117,8 +123,11 @@ def poll_records(consumer, count):
 # ---------------------------------------------------------------------------------------------
 # (a) KafkaProducer
 
+PRODUCE_VERSION = {None: 7, (0, 10): 2, (0, 11): 3, (1, 0): 4, (2, 0): 6}
+
+
 @pytest.mark.parametrize("api_version", VERSIONS, ids=IDS)
-def test_producer(broker, api_version):
+def test_producer(broker, sent, api_version):
     topic = f"kp-produce-{tag(api_version)}"
     create_topic(broker, topic, 2)
     n = 200
@@ -136,6 +145,7 @@ def test_producer(broker, api_version):
             p.send(topic, value=b"x", partition=0, headers=[("h", b"v")])
     metadata = [f.get(timeout=DEADLINE_S) for f in futures]
     p.close()
+    assert versions_of(sent, "ProduceRequest") == [PRODUCE_VERSION[api_version]]
     assert [(m.partition, m.offset) for m in metadata] == [(i % 2, i // 2) for i in range(n)]
     assert [m.timestamp for m in metadata] == [base + i for i in range(n)]
 
@@ -160,8 +170,19 @@ def group_consumer(broker, topic, group, api_version):
                          request_timeout_ms=40000, max_poll_records=100)
 
 
+def consumer_versions(api_version):
+    """The versions of the consumer's requests at `api_version` (Heartbeat is left out: a short
+    test may not live long enough to send one)."""
+    level = {(0, 10): 0, (0, 11): 1}.get(api_version, 2)
+    return {"FetchRequest": [[2, 3, 4][level]], "OffsetRequest": [[0, 1, 1][level]],
+            "JoinGroupRequest": [level], "SyncGroupRequest": [[0, 0, 1][level]],
+            "LeaveGroupRequest": [[0, 0, 1][level]], "GroupCoordinatorRequest": [0],
+            "OffsetCommitRequest": [2], "OffsetFetchRequest": [1],
+            "MetadataRequest": [0, 1] if api_version is None else [1]}
+
+
 @pytest.mark.parametrize("api_version", VERSIONS, ids=IDS)
-def test_group_consumer_commits_and_resumes(broker, api_version):
+def test_group_consumer_commits_and_resumes(broker, sent, api_version):
     topic = f"kp-group-{tag(api_version)}"
     group = f"kp-group-{tag(api_version)}"
     create_topic(broker, topic, 2)
@@ -169,6 +190,7 @@ def test_group_consumer_commits_and_resumes(broker, api_version):
     first = [(i % 2, b"a%d" % i, b"first-%d" % i, base + i) for i in range(40)]
     produce_with_librdkafka(broker, topic, first)
 
+    sent.clear()
     c1 = group_consumer(broker, topic, group, api_version)
     got = poll_records(c1, 40)
     assert sorted((r.partition, r.offset) for r in got) == \
@@ -188,8 +210,9 @@ def test_group_consumer_commits_and_resumes(broker, api_version):
     assert c1.committed(KTP(topic, 0)) == 20
     assert c1.committed(KTP(topic, 1)) == 20
     c1.close()  # LeaveGroup
+    consumer_sent = set(sent)
 
-    # The commits as the admin client and another consumer of the group see them.
+    # The commits as the admin client sees them.
     admin = admin_client(broker)
     try:
         assert admin.list_consumer_group_offsets(group) == {
@@ -197,6 +220,7 @@ def test_group_consumer_commits_and_resumes(broker, api_version):
             KTP(topic, 1): OffsetAndMetadata(20, "p1 done")}
     finally:
         admin.close()
+    sent.clear()  # not the admin's requests
 
     second = [(i % 2, b"b%d" % i, b"second-%d" % i, base + 100 + i) for i in range(20)]
     produce_with_librdkafka(broker, topic, second)
@@ -210,6 +234,9 @@ def test_group_consumer_commits_and_resumes(broker, api_version):
         sorted((k, v, ts) for _, k, v, ts in second)
     c2.commit()  # the consumed positions
     c2.close()
+    consumer_sent |= sent
+    for api, versions in consumer_versions(api_version).items():
+        assert versions_of(consumer_sent, api) == versions, (api, sorted(consumer_sent))
 
     watcher = KafkaConsumer(bootstrap_servers=broker.bootstrap, api_version=api_version,
                             group_id=group, enable_auto_commit=False)
@@ -231,8 +258,14 @@ def config_entries(response):
     return {e[0]: (e[1], e[2], e[3]) for e in entries}
 
 
+# The admin's requests, whatever api_version it is given (see the table at the top).
+ADMIN_VERSIONS = {"ApiVersionRequest": [0], "CreateTopicsRequest": [3],
+                  "DeleteTopicsRequest": [3], "DescribeConfigsRequest": [2],
+                  "ListGroupsRequest": [2], "DescribeGroupsRequest": [3]}
+
+
 @pytest.mark.parametrize("api_version", VERSIONS, ids=IDS)
-def test_admin_client(broker, api_version):
+def test_admin_client(broker, sent, api_version):
     topic = f"kp-admin-{tag(api_version)}"
     group = f"kp-admin-{tag(api_version)}"
     admin = admin_client(broker, api_version)
@@ -283,5 +316,8 @@ def test_admin_client(broker, api_version):
         wait_until(lambda: topic not in admin.list_topics(), "the topic to go")
         with pytest.raises(UnknownTopicOrPartitionError):  # error 3
             admin.delete_topics([topic])
+        for api, versions in ADMIN_VERSIONS.items():
+            assert versions_of(sent, api) == versions, (api, sorted(sent))
+        assert 3 in versions_of(sent, "OffsetFetchRequest")  # the admin's; the consumer's is v1
     finally:
         admin.close()

@@ -19,6 +19,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from kafka import TopicPartition as KTP
 
 import clients
+from kafka_python_requests import sent, versions_of  # noqa: F401 (a fixture)
 
 DEADLINE_S = 60
 N = 120
@@ -100,25 +101,27 @@ def produce_old(broker, topic, producer, codec, recs):
 
 
 @pytest.mark.parametrize("producer,codec", OLD_PRODUCERS)
-def test_old_producer_read_by_kafkajs_and_librdkafka(broker, producer, codec):
+def test_old_producer_read_by_kafkajs_and_librdkafka(broker, sent, producer, codec):
     topic = f"mixed-{producer}-{codec}".replace(".", "_")
     create_topic(broker, topic)
-    sent = records(int(time.time() * 1000) - 3_600_000)
-    produce_old(broker, topic, producer, codec, sent)
+    recs = records(int(time.time() * 1000) - 3_600_000)
+    produce_old(broker, topic, producer, codec, recs)
+    if producer.startswith("kafka-python"):
+        assert versions_of(sent, "ProduceRequest") == [1 if producer.endswith("0.9") else 2]
     # Format v1 carries the producer's timestamps; format v0 none (NO_TIMESTAMP).
-    want_ts = [r["ts"] for r in sent] if producer == "kafka-python-0.10" else [-1] * N
+    want_ts = [r["ts"] for r in recs] if producer == "kafka-python-0.10" else [-1] * N
 
     js = clients.consume("kafkajs", broker, topic, 1, N)
     assert [r["o"] for r in js] == list(range(N))
-    assert [r["k"] for r in js] == [r["k"] for r in sent]
-    assert [r["v"] for r in js] == [r["v"] for r in sent]
+    assert [r["k"] for r in js] == [r["k"] for r in recs]
+    assert [r["v"] for r in js] == [r["v"] for r in recs]
     assert [r["h"] for r in js] == [[]] * N
     assert [r["ts"] for r in js] == want_ts
 
     rd = read_librdkafka(broker, topic)
     assert [m[0] for m in rd] == list(range(N))
-    assert [m[1] for m in rd] == [r["k"] for r in sent]
-    assert [m[2] for m in rd] == [r["v"] for r in sent]
+    assert [m[1] for m in rd] == [r["k"] for r in recs]
+    assert [m[2] for m in rd] == [r["v"] for r in recs]
     assert [m[4] for m in rd] == [(CREATE_TIME, ts) for ts in want_ts]
 
 
@@ -140,19 +143,19 @@ def test_old_producer_into_log_append_time_topic(broker, producer):
     records, whether the old producer sent a timestamp (v1) or could not (v0)."""
     topic = f"mixed-lat-{producer}".replace(".", "_")
     create_topic(broker, topic, {"message.timestamp.type": "LogAppendTime"})
-    sent = records(1_000_000)  # long ago: must not survive
+    recs = records(1_000_000)  # long ago: must not survive
     before = int(time.time() * 1000)
-    produce_old(broker, topic, producer, "gzip", sent)
+    produce_old(broker, topic, producer, "gzip", recs)
     after = int(time.time() * 1000)
 
     rd = read_librdkafka(broker, topic)
-    assert [(m[1], m[2]) for m in rd] == [(r["k"], r["v"]) for r in sent]
+    assert [(m[1], m[2]) for m in rd] == [(r["k"], r["v"]) for r in recs]
     kinds = {m[4][0] for m in rd}
     assert kinds == {LOG_APPEND_TIME}
     assert all(before <= m[4][1] <= after for m in rd), (before, after, rd[0][4])
 
     js = clients.consume("kafkajs", broker, topic, 1, N)
-    assert [(r["k"], r["v"]) for r in js] == [(r["k"], r["v"]) for r in sent]
+    assert [(r["k"], r["v"]) for r in js] == [(r["k"], r["v"]) for r in recs]
     assert [r["ts"] for r in js] == [m[4][1] for m in rd]
 
 
@@ -165,13 +168,13 @@ def kafkajs_topic(broker):
     topic = "mixed-from-kafkajs"
     create_topic(broker, topic)
     base = int(time.time() * 1000) - 7_200_000
-    sent = [{"p": 0, "k": None if i % 9 == 4 else b"js-key-%d" % i, "v": b"js-value-%d" % i,
+    recs = [{"p": 0, "k": None if i % 9 == 4 else b"js-key-%d" % i, "v": b"js-value-%d" % i,
              "h": [("n", b"%d" % i), ("source", b"kafkajs")], "ts": base + i} for i in range(N)]
-    clients.produce("kafkajs", broker, topic, "gzip", sent)
+    clients.produce("kafkajs", broker, topic, "gzip", recs)
     # The records as a current client sees them, headers and all.
     js = clients.consume("kafkajs", broker, topic, 1, N)
-    clients.assert_same_records(js, sent, 1)
-    return topic, sent
+    clients.assert_same_records(js, recs, 1)
+    return topic, recs
 
 
 # kafka-python: (api_version, Fetch version it sends, message format it gets)
@@ -180,9 +183,9 @@ OLD_KAFKA_PYTHON = [((0, 9), 1, 0), ((0, 10), 2, 1), ((0, 10, 1), 3, 1)]
 
 @pytest.mark.parametrize("api_version,fetch_version,magic", OLD_KAFKA_PYTHON,
                          ids=["0.9", "0.10", "0.10.1"])
-def test_kafkajs_records_read_by_old_kafka_python(broker, kafkajs_topic, api_version,
+def test_kafkajs_records_read_by_old_kafka_python(broker, kafkajs_topic, sent, api_version,
                                                   fetch_version, magic):
-    topic, sent = kafkajs_topic
+    topic, recs = kafkajs_topic
     c = KafkaConsumer(bootstrap_servers=broker.bootstrap, api_version=api_version,
                       group_id=None, enable_auto_commit=False)
     c.assign([KTP(topic, 0)])
@@ -193,12 +196,13 @@ def test_kafkajs_records_read_by_old_kafka_python(broker, kafkajs_topic, api_ver
         for batch in c.poll(timeout_ms=500).values():
             got.extend(batch)
     c.close()
+    assert versions_of(sent, "FetchRequest") == [fetch_version]
     assert [r.offset for r in got] == list(range(N))
-    assert [r.key for r in got] == [r["k"] for r in sent]
-    assert [r.value for r in got] == [r["v"] for r in sent]
+    assert [r.key for r in got] == [r["k"] for r in recs]
+    assert [r.value for r in got] == [r["v"] for r in recs]
     assert all(list(r.headers) == [] for r in got)  # no headers before format v2
     if magic == 1:
-        assert [(r.timestamp_type, r.timestamp) for r in got] == [(0, r["ts"]) for r in sent]
+        assert [(r.timestamp_type, r.timestamp) for r in got] == [(0, r["ts"]) for r in recs]
     else:
         assert all(r.timestamp is None for r in got)  # format v0: no timestamp at all
 
@@ -207,15 +211,15 @@ def test_kafkajs_records_read_by_old_kafka_python(broker, kafkajs_topic, api_ver
 def test_kafkajs_records_read_by_old_sarama(broker, kafkajs_topic, version):
     """sarama at 0.8.2 (its default) reads through Fetch v0 (format v0), at 0.10.0 through
     Fetch v2 (format v1, timestamps)."""
-    topic, sent = kafkajs_topic
+    topic, recs = kafkajs_topic
     code, out, err = clients.run([str(clients.sarama_binary()), "consume", "-brokers",
                                   broker.bootstrap, "-topic", topic, "-partitions", "1",
                                   "-version", version])
     assert code == 0, f"sarama {version} consume failed: {err}"
     got = clients.from_json_lines(out)
     assert [r["o"] for r in got] == list(range(N))
-    assert [r["k"] for r in got] == [r["k"] for r in sent]
-    assert [r["v"] for r in got] == [r["v"] for r in sent]
+    assert [r["k"] for r in got] == [r["k"] for r in recs]
+    assert [r["v"] for r in got] == [r["v"] for r in recs]
     assert all(r["h"] == [] for r in got)
     if version != "default":
-        assert [r["ts"] for r in got] == [r["ts"] for r in sent]
+        assert [r["ts"] for r in got] == [r["ts"] for r in recs]
