@@ -1,6 +1,7 @@
 """kafka-python 2.0.2 end to end at the protocol versions it picks for older brokers: its
 producer, its group consumer (join, commit, resume at the committed offsets after a restart) and
-its admin client, each with api_version auto-detected and forced to 0.10, 0.11, 1.0 and 2.0.
+its admin client, each with api_version auto-detected and forced to 0.10, 0.11, 1.0 and 2.0
+(the group consumer also at 0.9, the first version with groups kept by the broker).
 
 What kafka-python 2.0.2 sends (read from its source: producer/sender.py, producer/kafka.py,
 consumer/fetcher.py, coordinator/base.py, coordinator/consumer.py, client_async.py,
@@ -8,6 +9,7 @@ admin/client.py):
 
 | api_version | Produce (format) | Fetch | ListOffsets | JoinGroup | Sync/Heartbeat/Leave |
 |-------------|------------------|-------|-------------|-----------|----------------------|
+| 0.9         | v1 (v0 messages) | v1    | v0          | v0        | v0                   |
 | 0.10        | v2 (v1 messages) | v2    | v0          | v0        | v0                   |
 | 0.11        | v3 (v2 batches)  | v3    | v1          | v1        | v0                   |
 | 1.0         | v4               | v4    | v1          | v2        | v1                   |
@@ -16,19 +18,19 @@ admin/client.py):
 
 The 0.11 row is kafka-python's own quirk: its producer compares with `>= (0, 11)` but its
 consumer with `>= (0, 11, 0)`, and in Python (0, 11) < (0, 11, 0), so a consumer told (0, 11)
-speaks as 0.10.1 does. At every version: Metadata v1 (auto-detection also sends ApiVersions v0
-and Metadata v0 while probing), FindCoordinator (GroupCoordinator) v0, OffsetCommit v2,
-OffsetFetch v1. Produce v0-v2, Fetch v2-v3 and ListOffsets v0 are versions Kafka 4 removed
-(KIP-896) and Sluice serves. JoinGroup v0 has no rebalance timeout: kafka-python then uses its
-session timeout for both. A recording wrapper around kafka-python's connection checks this
-table against what each test really sends.
+speaks as 0.10.1 does. At every version: Metadata v1 (v0 at 0.9; auto-detection also sends
+ApiVersions v0 and Metadata v0 while probing), FindCoordinator (GroupCoordinator) v0,
+OffsetCommit v2, OffsetFetch v1. Produce v0-v2, Fetch v0-v3 and ListOffsets v0 are versions
+Kafka 4 removed (KIP-896) and Sluice serves. JoinGroup v0 has no rebalance timeout: kafka-python
+then uses its session timeout for both. A recording wrapper around kafka-python's connection
+checks this table against what each test really sends.
 
 The admin client does not follow the forced api_version for its requests: it probes the broker
 with ApiVersions and sends the highest version both sides know (Metadata v5, CreateTopics v3,
 DeleteTopics v3, DescribeConfigs v2, ListGroups v2, DescribeGroups v3, OffsetFetch v3,
 GroupCoordinator v0). Forcing it therefore checks that the same answers come back whatever the
 client claims. Where the forced version stops kafka-python itself (headers below 0.11,
-offsets_for_times at 0.10), the client-side refusal is asserted: nothing reaches the broker.
+offsets_for_times below 0.10.1), the client-side refusal is asserted: nothing reaches the broker.
 """
 
 import time
@@ -173,15 +175,16 @@ def group_consumer(broker, topic, group, api_version):
 def consumer_versions(api_version):
     """The versions of the consumer's requests at `api_version` (Heartbeat is left out: a short
     test may not live long enough to send one)."""
-    level = {(0, 10): 0, (0, 11): 1}.get(api_version, 2)
-    return {"FetchRequest": [[2, 3, 4][level]], "OffsetRequest": [[0, 1, 1][level]],
-            "JoinGroupRequest": [level], "SyncGroupRequest": [[0, 0, 1][level]],
-            "LeaveGroupRequest": [[0, 0, 1][level]], "GroupCoordinatorRequest": [0],
+    level = {(0, 9): 0, (0, 10): 1, (0, 11): 2}.get(api_version, 3)
+    return {"FetchRequest": [[1, 2, 3, 4][level]], "OffsetRequest": [[0, 0, 1, 1][level]],
+            "JoinGroupRequest": [[0, 0, 1, 2][level]], "SyncGroupRequest": [[0, 0, 0, 1][level]],
+            "LeaveGroupRequest": [[0, 0, 0, 1][level]], "GroupCoordinatorRequest": [0],
             "OffsetCommitRequest": [2], "OffsetFetchRequest": [1],
-            "MetadataRequest": [0, 1] if api_version is None else [1]}
+            "MetadataRequest": {None: [0, 1], (0, 9): [0]}.get(api_version, [1])}
 
 
-@pytest.mark.parametrize("api_version", VERSIONS, ids=IDS)
+# Also 0.9, the first version with broker-side groups: Fetch v1, message format 0.
+@pytest.mark.parametrize("api_version", VERSIONS + [(0, 9)], ids=IDS + ["0.9"])
 def test_group_consumer_commits_and_resumes(broker, sent, api_version):
     topic = f"kp-group-{tag(api_version)}"
     group = f"kp-group-{tag(api_version)}"
@@ -196,10 +199,14 @@ def test_group_consumer_commits_and_resumes(broker, sent, api_version):
     assert sorted((r.partition, r.offset) for r in got) == \
         sorted((p, o) for p in range(2) for o in range(20))
     assert c1.assignment() == {KTP(topic, 0), KTP(topic, 1)}
-    assert sorted((r.key, r.value, r.timestamp) for r in got) == \
-        sorted((k, v, ts) for _, k, v, ts in first)
-    assert all(r.timestamp_type == 0 for r in got)  # CreateTime
-    if api_version == (0, 10):
+    if api_version == (0, 9):  # format 0: no timestamps
+        assert sorted((r.key, r.value, r.timestamp) for r in got) == \
+            sorted((k, v, None) for _, k, v, _ in first)
+    else:
+        assert sorted((r.key, r.value, r.timestamp) for r in got) == \
+            sorted((k, v, ts) for _, k, v, ts in first)
+        assert all(r.timestamp_type == 0 for r in got)  # CreateTime
+    if api_version in ((0, 9), (0, 10)):
         with pytest.raises(UnsupportedVersionError):  # needs ListOffsets v1: refused client-side
             c1.offsets_for_times({KTP(topic, 0): base})
     else:
@@ -230,8 +237,9 @@ def test_group_consumer_commits_and_resumes(broker, sent, api_version):
     got = poll_records(c2, 20)
     assert sorted((r.partition, r.offset) for r in got) == \
         sorted((p, o) for p in range(2) for o in range(20, 30))
-    assert sorted((r.key, r.value, r.timestamp) for r in got) == \
-        sorted((k, v, ts) for _, k, v, ts in second)
+    assert sorted((r.key, r.value) for r in got) == sorted((k, v) for _, k, v, _ in second)
+    if api_version != (0, 9):
+        assert sorted(r.timestamp for r in got) == sorted(ts for _, _, _, ts in second)
     c2.commit()  # the consumed positions
     c2.close()
     consumer_sent |= sent
