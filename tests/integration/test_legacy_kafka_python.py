@@ -29,8 +29,9 @@ The admin client does not follow the forced api_version for its requests: it pro
 with ApiVersions and sends the highest version both sides know (Metadata v5, CreateTopics v3,
 DeleteTopics v3, DescribeConfigs v2, ListGroups v2, DescribeGroups v3, OffsetFetch v3,
 GroupCoordinator v0). Forcing it therefore checks that the same answers come back whatever the
-client claims. Where the forced version stops kafka-python itself (headers below 0.11,
-offsets_for_times below 0.10.1), the client-side refusal is asserted: nothing reaches the broker.
+client claims. Where the forced version stops kafka-python itself (headers below 0.11, zstd
+below 2.1, offsets_for_times below 0.10.1), the client-side refusal is asserted: nothing
+reaches the broker. The producer uses a different codec at each version.
 """
 
 import time
@@ -126,6 +127,8 @@ def poll_records(consumer, count):
 # (a) KafkaProducer
 
 PRODUCE_VERSION = {None: 7, (0, 10): 2, (0, 11): 3, (1, 0): 4, (2, 0): 6}
+# A different codec at each version; zstd needs 2.1 (Produce v7), so only auto-detection has it.
+CODEC = {None: "zstd", (0, 10): "lz4", (0, 11): "snappy", (1, 0): "lz4", (2, 0): "gzip"}
 
 
 @pytest.mark.parametrize("api_version", VERSIONS, ids=IDS)
@@ -135,8 +138,12 @@ def test_producer(broker, sent, api_version):
     n = 200
     base = int(time.time() * 1000) - 3_600_000
     headers = has_headers(api_version)
+    if api_version is not None:
+        with pytest.raises(AssertionError, match="Zstd Requires"):  # refused client-side
+            KafkaProducer(bootstrap_servers=broker.bootstrap, api_version=api_version,
+                          compression_type="zstd")
     p = KafkaProducer(bootstrap_servers=broker.bootstrap, api_version=api_version,
-                      compression_type="gzip", linger_ms=5, acks="all")
+                      compression_type=CODEC[api_version], linger_ms=5, acks="all")
     futures = [p.send(topic, key=None if i % 5 == 0 else b"k%d" % i,
                       value=b"" if i % 7 == 0 else b"v%d" % i, partition=i % 2,
                       timestamp_ms=base + i, headers=[("i", b"%d" % i)] if headers else None)
