@@ -336,3 +336,52 @@ def test_admin_client(broker, sent, api_version):
         assert 3 in versions_of(sent, "OffsetFetchRequest")  # the admin's; the consumer's is v1
     finally:
         admin.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Before broker-side groups: a consumer at 0.8.2 assigns its partitions itself and keeps its
+# offsets in the broker (GroupCoordinator v0, OffsetCommit v1, OffsetFetch v1) and reads with
+# Fetch v0 and ListOffsets v0. (At 0.8.1 kafka-python has no coordinator lookup and takes any
+# node as its offset store; against a one-broker Sluice it was seen to spin in its
+# fetch_committed_offsets retry loop without sending anything, not investigated further, so
+# OffsetCommit v0 / OffsetFetch v0 are tested on the wire in test_legacy_versions.py only.)
+
+@pytest.mark.parametrize("api_version", [(0, 8, 2)], ids=["0.8.2"])
+def test_assigned_consumer_keeps_offsets_in_the_broker(broker, sent, api_version):
+    topic = f"kp-assigned-{tag(api_version)}"
+    group = f"kp-assigned-{tag(api_version)}"
+    create_topic(broker, topic, 1)
+    produce_with_librdkafka(broker, topic, [(0, b"k%d" % i, b"v%d" % i, 1000 + i)
+                                            for i in range(30)])
+    tp = KTP(topic, 0)
+    sent.clear()
+
+    def consumer():
+        c = KafkaConsumer(bootstrap_servers=broker.bootstrap, api_version=api_version,
+                          group_id=group, enable_auto_commit=False, auto_offset_reset="earliest")
+        c.assign([tp])
+        return c
+
+    c1 = consumer()
+    got = poll_records(c1, 30)
+    assert [(r.offset, r.key, r.value, r.timestamp) for r in got] == \
+        [(i, b"k%d" % i, b"v%d" % i, None) for i in range(30)]  # format 0: no timestamps
+    c1.commit({tp: OffsetAndMetadata(12, "twelve")})
+    assert c1.committed(tp) == 12
+    c1.close()
+
+    c2 = consumer()  # starts at the committed offset
+    got = poll_records(c2, 18)
+    assert [r.offset for r in got] == list(range(12, 30))
+    c2.close()
+    assert versions_of(sent, "OffsetCommitRequest") == [1]
+    assert versions_of(sent, "OffsetFetchRequest") == [1]
+    assert versions_of(sent, "GroupCoordinatorRequest") == [0]
+    assert versions_of(sent, "FetchRequest") == [0]
+    assert versions_of(sent, "OffsetRequest") == [0]
+
+    admin = admin_client(broker)
+    try:
+        assert admin.list_consumer_group_offsets(group) == {tp: OffsetAndMetadata(12, "twelve")}
+    finally:
+        admin.close()
