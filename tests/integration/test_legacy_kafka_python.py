@@ -343,7 +343,7 @@ def test_admin_client(broker, sent, api_version):
 # offsets in the broker (GroupCoordinator v0, OffsetCommit v1, OffsetFetch v1) and reads with
 # Fetch v0 and ListOffsets v0. (At 0.8.1 kafka-python has no coordinator lookup and takes any
 # node as its offset store; against a one-broker Sluice it was seen to spin in its
-# fetch_committed_offsets retry loop without sending anything, not investigated further, so
+# fetch_committed_offsets retry loop without completing, not investigated further, so
 # OffsetCommit v0 / OffsetFetch v0 are tested on the wire in test_legacy_versions.py only.)
 
 @pytest.mark.parametrize("api_version", [(0, 8, 2)], ids=["0.8.2"])
