@@ -7,7 +7,7 @@ packages=(
   # build
   build-essential cmake ninja-build ccache pkg-config python3 clang-format
   # libraries linked into sluice
-  libasio-dev libssl-dev zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev
+  libasio-dev libssl-dev zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev libxxhash-dev
   libspdlog-dev libfmt-dev libcli11-dev libcpp-httplib-dev
   # tests, fuzzing and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <lz4frame.h>
 #include <snappy.h>
+#include <xxhash.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -217,29 +218,6 @@ codec_result snappy_decompress(std::span<const uint8_t> in, size_t output_bytes_
 constexpr uint32_t lz4_frame_magic = 0x184D2204;  // little-endian on the wire
 constexpr uint8_t lz4_flg_block_independence = 0x20;
 
-// XXH32 (seed 0) of fewer than 16 bytes: the hash that guards an LZ4 frame descriptor (at most
-// 2 + 8 + 4 bytes), written here because liblz4 does not export its copy.
-uint32_t xxh32_short(std::span<const uint8_t> in) {
-  SLUICE_ASSERT(in.size() < 16, "xxh32_short of {} bytes", in.size());
-  constexpr uint32_t p1 = 2654435761U, p2 = 2246822519U, p3 = 3266489917U, p4 = 668265263U,
-                     p5 = 374761393U;
-  auto rotl = [](uint32_t x, int r) { return (x << r) | (x >> (32 - r)); };
-  uint32_t h = p5 + static_cast<uint32_t>(in.size());
-  size_t pos = 0;
-  for (; pos + 4 <= in.size(); pos += 4) {
-    const uint32_t lane = uint32_t{in[pos]} | uint32_t{in[pos + 1]} << 8 |
-                          uint32_t{in[pos + 2]} << 16 | uint32_t{in[pos + 3]} << 24;
-    h = rotl(h + lane * p3, 17) * p4;
-  }
-  for (; pos < in.size(); ++pos) h = rotl(h + in[pos] * p5, 11) * p1;
-  h ^= h >> 15;
-  h *= p2;
-  h ^= h >> 13;
-  h *= p3;
-  h ^= h >> 16;
-  return h;
-}
-
 codec_result lz4_compress(std::span<const uint8_t> in, int level) {
   LZ4F_preferences_t prefs{};
   // Kafka's Java reader decodes each block on its own (no linked blocks) with buffers sized by
@@ -417,8 +395,7 @@ result<std::vector<uint8_t>, compression_error> decompress_lz4_ignoring_header_c
   const size_t checksum_at = flg_at + descriptor_bytes;
   if (in.size() <= checksum_at) return fail(compression_errc::truncated, "lz4: cut frame header");
   std::vector<uint8_t> frame(in.begin(), in.end());
-  frame[checksum_at] =
-      static_cast<uint8_t>(xxh32_short(std::span(frame).subspan(flg_at, descriptor_bytes)) >> 8);
+  frame[checksum_at] = static_cast<uint8_t>(XXH32(&frame[flg_at], descriptor_bytes, 0) >> 8);
   return decompress(compression_codec::lz4, frame, output_bytes_max);
 }
 
