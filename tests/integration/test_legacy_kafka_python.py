@@ -341,12 +341,11 @@ def test_admin_client(broker, sent, api_version):
 # ---------------------------------------------------------------------------------------------
 # Before broker-side groups: a consumer at 0.8.2 assigns its partitions itself and keeps its
 # offsets in the broker (GroupCoordinator v0, OffsetCommit v1, OffsetFetch v1) and reads with
-# Fetch v0 and ListOffsets v0. (At 0.8.1 kafka-python has no coordinator lookup and takes any
-# node as its offset store; against a one-broker Sluice it was seen to spin in its
-# fetch_committed_offsets retry loop without completing, not investigated further, so
-# OffsetCommit v0 / OffsetFetch v0 are tested on the wire in test_legacy_versions.py only.)
+# Fetch v0 and ListOffsets v0. At 0.8.1 kafka-python has no coordinator lookup: it sends
+# OffsetCommit v0 / OffsetFetch v0 to any node, which must work before anything has created
+# __consumer_offsets.
 
-@pytest.mark.parametrize("api_version", [(0, 8, 2)], ids=["0.8.2"])
+@pytest.mark.parametrize("api_version", [(0, 8, 2), (0, 8, 1)], ids=["0.8.2", "0.8.1"])
 def test_assigned_consumer_keeps_offsets_in_the_broker(broker, sent, api_version):
     topic = f"kp-assigned-{tag(api_version)}"
     group = f"kp-assigned-{tag(api_version)}"
@@ -374,9 +373,10 @@ def test_assigned_consumer_keeps_offsets_in_the_broker(broker, sent, api_version
     got = poll_records(c2, 18)
     assert [r.offset for r in got] == list(range(12, 30))
     c2.close()
-    assert versions_of(sent, "OffsetCommitRequest") == [1]
-    assert versions_of(sent, "OffsetFetchRequest") == [1]
-    assert versions_of(sent, "GroupCoordinatorRequest") == [0]
+    v = 0 if api_version == (0, 8, 1) else 1
+    assert versions_of(sent, "OffsetCommitRequest") == [v]
+    assert versions_of(sent, "OffsetFetchRequest") == [v]
+    assert versions_of(sent, "GroupCoordinatorRequest") == ([] if v == 0 else [0])
     assert versions_of(sent, "FetchRequest") == [0]
     assert versions_of(sent, "OffsetRequest") == [0]
 

@@ -82,4 +82,10 @@ asio::awaitable<bool> ensure_offsets_topic(const broker_context& broker) {
   co_return broker.images->current()->find_topic(name) != nullptr;
 }
 
+asio::awaitable<void> ensure_offsets_topic_for_v0(const request_context& ctx) {
+  if (ctx.version() != 0) co_return;
+  auto ensure = ensure_offsets_topic(*ctx.broker);
+  co_await std::move(ensure);
+}
+
 }  // namespace sluice::server::handlers

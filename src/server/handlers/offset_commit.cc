@@ -20,6 +20,8 @@ using response = protocol::offset_commit_response;
 asio::awaitable<handler_outcome> offset_commit(request_context& ctx) {
   auto req = decode_request<protocol::offset_commit_request>(ctx);
   if (!req) co_return close_connection{"malformed OffsetCommit request: " + req.error().message};
+  auto ensure = ensure_offsets_topic_for_v0(ctx);
+  co_await std::move(ensure);
   auto image = ctx.broker->images->current();
   const bool by_id = ctx.version() >= 10;
   response resp;

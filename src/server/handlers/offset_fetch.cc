@@ -69,6 +69,8 @@ asio::awaitable<handler_outcome> fetch_one(request_context& ctx,
 asio::awaitable<handler_outcome> offset_fetch(request_context& ctx) {
   auto req = decode_request<protocol::offset_fetch_request>(ctx);
   if (!req) co_return close_connection{"malformed OffsetFetch request: " + req.error().message};
+  auto ensure = ensure_offsets_topic_for_v0(ctx);
+  co_await std::move(ensure);
   if (ctx.version() < 8) {
     auto call = fetch_one(ctx, *req);
     co_return co_await std::move(call);
