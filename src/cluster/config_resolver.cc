@@ -37,7 +37,23 @@ std::optional<std::string> in_topic_unit(const candidate& c) {
 
 bool is_dynamic_broker_config(std::string_view key) {
   static const std::set<std::string_view, std::less<>> keys = [] {
-    std::set<std::string_view, std::less<>> out;
+    // The SASL keys Kafka lets AlterConfigs change on a running broker (its listeners reload
+    // them). Sluice has no SASL listener yet; it keeps such values, as Kafka would, so that
+    // admin tools that set them succeed.
+    std::set<std::string_view, std::less<>> out = {
+        "sasl.enabled.mechanisms",
+        "sasl.kerberos.kinit.cmd",
+        "sasl.kerberos.min.time.before.relogin",
+        "sasl.kerberos.principal.to.local.rules",
+        "sasl.kerberos.service.name",
+        "sasl.kerberos.ticket.renew.jitter",
+        "sasl.kerberos.ticket.renew.window.factor",
+        "sasl.login.refresh.buffer.seconds",
+        "sasl.login.refresh.min.period.seconds",
+        "sasl.login.refresh.window.factor",
+        "sasl.login.refresh.window.jitter",
+        "sasl.mechanism.inter.broker.protocol",
+    };
     for (const auto& tdef : config::topic_config_defs())
       for (const auto& syn : tdef.synonyms)
         if (config::find_broker_config(syn.name) != nullptr) out.insert(syn.name);
