@@ -169,7 +169,15 @@ bool group_coordinator::load_step(int32_t partition) {
 void group_coordinator::schedule_tick(int32_t partition) {
   slot& s = _slots[partition];
   if (!s.tick_timer) s.tick_timer = std::make_unique<asio::steady_timer>(_host.executor(partition));
-  s.tick_timer->expires_after(std::chrono::milliseconds(_tick_ms));
+  // At the partition's next deadline (a session, a rebalance, a retention check), and at least
+  // every tick interval; a deadline already past is left to the next interval, so that
+  // something that cannot be resolved never spins the shard.
+  int64_t delay_ms = _tick_ms;
+  if (s.manager) {
+    const int64_t until = s.manager->next_deadline_ms() - wall_clock_ms();
+    if (until > 0) delay_ms = std::min(delay_ms, until);
+  }
+  s.tick_timer->expires_after(std::chrono::milliseconds(delay_ms));
   s.tick_timer->async_wait([this, partition](const asio::error_code& ec) {
     if (ec || _stopping) return;
     _host.post(partition, [this, partition](storage::log* l) {

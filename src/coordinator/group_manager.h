@@ -158,6 +158,11 @@ class group_manager {
 
   // Expiries: sessions, pending members, join and sync deadlines, offset retention.
   void tick();
+  // When tick() next has something to do: the earliest session deadline of a member (or pending
+  // member), rebalance deadline or retention check. The coordinator's timer fires then, so that
+  // timeouts take effect when they are due, as Kafka's timer wheel makes them, not up to a tick
+  // later.
+  int64_t next_deadline_ms() const;
 
   // Loading: applies one record of the partition (tombstone: nullopt value); a record that
   // does not decode is skipped and counted. finish_load() starts the members' sessions.

@@ -276,6 +276,19 @@ void group_manager::tick() {
   }
 }
 
+int64_t group_manager::next_deadline_ms() const {
+  int64_t next = _last_retention_check_ms + _settings.retention_check_interval_ms;
+  for (const auto& [id, g] : _groups) {
+    for (const auto& [member_id, deadline] : g.pending_members) next = std::min(next, deadline);
+    for (const auto& [member_id, m] : g.members)
+      if (!m.awaiting_join && !m.awaiting_sync)
+        next = std::min(next, m.last_heartbeat_ms + m.session_timeout_ms);
+    if (g.is(group_state::preparing_rebalance) || g.is(group_state::completing_rebalance))
+      next = std::min(next, g.rebalance_deadline_ms);
+  }
+  return next;
+}
+
 void group_manager::expire_offsets(group& g, int64_t now) {
   const int64_t retention = _settings.offsets_retention_ms;
   std::vector<std::pair<std::string, int32_t>> expired;

@@ -181,6 +181,30 @@ TEST(group_manager, session_timeout_removes_member_and_rebalances) {
   EXPECT_EQ(f.manager->heartbeat("g", 3, b, {}), errc::unknown_member_id);
 }
 
+TEST(group_manager, next_deadline_follows_sessions_and_rebalances) {
+  fixture f;
+  f.settings.retention_check_interval_ms = 600000;
+  f.manager = f.make();
+  f.manager->tick();
+  EXPECT_EQ(f.manager->next_deadline_ms(), 601000);  // only the retention check
+  auto [a, ja] = f.join_dynamic();
+  ASSERT_TRUE(*ja);
+  // Before its SyncGroup the member's session (6 s from the join) comes before the rebalance
+  // timeout (10 s); after it, the session alone.
+  EXPECT_EQ(f.manager->next_deadline_ms(), 7000);
+  f.sync(a, 1, {{a, {1}}});
+  EXPECT_EQ(f.manager->next_deadline_ms(), 7000);
+  f.now = 3000;
+  EXPECT_EQ(f.manager->heartbeat("g", 1, a, {}), errc::none);
+  EXPECT_EQ(f.manager->next_deadline_ms(), 9000);
+  f.now = 8999;
+  f.manager->tick();
+  EXPECT_EQ(f.manager->find("g")->members.count(a), 1u);
+  f.now = 9000;  // due exactly now: gone at this tick
+  f.manager->tick();
+  EXPECT_EQ(f.manager->find("g")->members.count(a), 0u);
+}
+
 TEST(group_manager, rebalance_timeout_drops_members_that_do_not_rejoin) {
   fixture f;
   auto [a, ja] = f.join_dynamic();
