@@ -43,16 +43,19 @@ unsigned partition_registry::owner_of(const model::topic_partition& tp, size_t s
 }
 
 void partition_registry::create_missing(const cluster::image& image) {
+  std::vector<storage::log_manager::new_partition> missing;
   for (const auto& [name, topic] : image.topics()) {
     for (const auto& p : topic->partitions) {
       model::topic_partition tp{name, p.partition};
-      if (_logs.get(tp) != nullptr) continue;
-      auto created = _logs.create(tp, to_std_map(topic->configs));
-      if (!created) {
-        logger("server")->error("cannot create the log of {}-{}: {}", name, p.partition.value(),
-                                created.error().describe());
-      }
+      if (_logs.get(tp) == nullptr) missing.push_back({std::move(tp), to_std_map(topic->configs)});
     }
+  }
+  if (missing.empty()) return;
+  auto created = _logs.create_all(missing);
+  for (size_t i = 0; i < missing.size(); ++i) {
+    if (created[i]) continue;
+    logger("server")->error("cannot create the log of {}-{}: {}", missing[i].tp.topic,
+                            missing[i].tp.partition.value(), created[i].error().describe());
   }
 }
 

@@ -196,28 +196,57 @@ namespace sluice::storage {
 
 sresult<log*> log_manager::create(const model::topic_partition& tp,
                                   const std::map<std::string, std::string>& overrides) {
-  auto config = config_for_topic(overrides);
-  if (!config) return failure(config.error());
+  return std::move(create_all({{tp, overrides}}).front());
+}
+
+std::vector<sresult<log*>> log_manager::create_all(const std::vector<new_partition>& partitions) {
+  std::vector<sresult<log*>> out;
+  out.reserve(partitions.size());
   std::lock_guard lock(_mutex);
-  if (_logs.contains(tp)) {
-    return failure(make_error(errc::already_exists,
-                              fmt::format("partition {} exists", partition_dir_name(tp))));
-  }
   std::map<std::string, size_t> counts;
   for (const auto& dir : _config.log_dirs) counts[dir] = 0;
   for (const auto& [_, e] : _logs) ++counts[e.dir];
-  std::string dir = _config.log_dirs.front();
-  for (const auto& d : _config.log_dirs) {
-    if (counts[d] < counts[dir]) dir = d;
+  std::set<std::string> dirs_to_sync;
+  for (const auto& [tp, overrides] : partitions) {
+    auto config = config_for_topic(overrides);
+    if (!config) {
+      out.emplace_back(failure(config.error()));
+      continue;
+    }
+    if (_logs.contains(tp)) {
+      out.emplace_back(failure(make_error(
+          errc::already_exists, fmt::format("partition {} exists", partition_dir_name(tp)))));
+      continue;
+    }
+    std::string dir = _config.log_dirs.front();
+    for (const auto& d : _config.log_dirs) {
+      if (counts[d] < counts[dir]) dir = d;
+    }
+    if (!overrides.empty()) _topic_overrides[tp.topic] = overrides;
+    auto options = base_options(tp);
+    options.clean_shutdown = true;  // a new directory has nothing to recover
+    auto l = log::open(_fs, join_path(dir, partition_dir_name(tp)), tp, *config, options);
+    if (!l) {
+      out.emplace_back(failure(l.error()));
+      continue;
+    }
+    dirs_to_sync.insert(dir);
+    ++counts[dir];
+    out.emplace_back(l->get());
+    _logs[tp] = entry{std::move(*l), dir};
   }
-  if (!overrides.empty()) _topic_overrides[tp.topic] = overrides;
-  auto options = base_options(tp);
-  options.clean_shutdown = true;  // a new directory has nothing to recover
-  auto l = log::open(_fs, join_path(dir, partition_dir_name(tp)), tp, *config, options);
-  if (!l) return failure(l.error());
-  if (auto r = _fs.sync_dir(dir); !r) return failure(r.error());
-  log* out = l->get();
-  _logs[tp] = entry{std::move(*l), dir};
+  // A new partition directory is durable once its parent is synced: a log dir that cannot be
+  // synced takes back the partitions just created in it, as create() of one would.
+  for (const auto& dir : dirs_to_sync) {
+    auto synced = _fs.sync_dir(dir);
+    if (synced) continue;
+    for (size_t i = 0; i < partitions.size(); ++i) {
+      auto it = _logs.find(partitions[i].tp);
+      if (!out[i] || it == _logs.end() || it->second.dir != dir) continue;
+      out[i] = failure(synced.error());
+      _logs.erase(it);
+    }
+  }
   return out;
 }
 

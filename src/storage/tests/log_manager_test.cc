@@ -69,6 +69,36 @@ TEST(log_manager, creates_partitions_across_log_dirs_and_reloads_them) {
   }
 }
 
+TEST(log_manager, create_all_creates_many_partitions_at_once) {
+  fixture f;
+  {
+    log_manager m(f.fs, f.config());
+    ASSERT_TRUE(m.start().has_value());
+    ASSERT_TRUE(m.create(tp("t", 1)).has_value());
+    std::vector<log_manager::new_partition> wanted;
+    for (int p = 0; p < 6; ++p) wanted.push_back({tp("t", p), {{"retention.ms", "5000"}}});
+    auto created = m.create_all(wanted);
+    ASSERT_EQ(created.size(), 6u);
+    for (int p = 0; p < 6; ++p) {
+      if (p == 1) {
+        EXPECT_EQ(created[p].error().code, errc::already_exists);
+        continue;
+      }
+      ASSERT_TRUE(created[p].has_value()) << p;
+      EXPECT_EQ(*created[p], m.get(tp("t", p)));
+    }
+    // Spread over both log dirs, as one create() at a time would place them.
+    EXPECT_EQ(m.placements().size(), 6u);
+    size_t in_d0 = 0;
+    for (const auto& [partition, dir] : m.placements()) in_d0 += dir == f.dir / "d0" ? 1 : 0;
+    EXPECT_EQ(in_d0, 3u);
+    ASSERT_TRUE(m.stop().has_value());
+  }
+  log_manager m(f.fs, f.config());
+  ASSERT_TRUE(m.start().has_value());
+  EXPECT_EQ(m.size(), 6u);
+}
+
 TEST(log_manager, unclean_stop_recovers_from_checkpointed_recovery_points) {
   fixture f;
   std::vector<uint8_t> durable;
